@@ -34,7 +34,8 @@ def test_library_in_sync(tmp_path):
     "`nbdev_export` from the notebooks reproduces `ddg_nb/` exactly (nobody edited the library by hand)."
     for f in ['settings.ini', 'setup.py']: shutil.copy(ROOT/f, tmp_path/f)
     shutil.copytree(NBS, tmp_path/'nbs')
-    subprocess.run(['nbdev_export'], cwd=tmp_path, check=True, capture_output=True)
+    env = {k: v for k, v in os.environ.items() if k != 'IN_TEST'}  # nbdev_test sets IN_TEST, which makes nbdev_export a no-op
+    subprocess.run(['nbdev_export'], cwd=tmp_path, check=True, capture_output=True, env=env)
     want, have = tmp_path/'ddg_nb', ROOT/'ddg_nb'
     assert _tree(want) == _tree(have), f'exported modules differ: {set(_tree(want)) ^ set(_tree(have))}'
     stale = [str(p) for p in _tree(want) if not filecmp.cmp(want/p, have/p, shallow=False)]
