@@ -1,0 +1,30 @@
+"""The docs site: build it from the notebooks without Quarto (`tools/build_docs.py`, every notebook executed, slow/gpu
+cells skipped) and check every page in headless Chromium (`tools/check_docs.py`): images load, internal links and
+anchors resolve, no request leaves 127.0.0.1, no console error, KaTeX typesets, the λ scrubbers react to the slider.
+
+Marked `docs` (about 5 minutes on one core): `pytest -m "not docs"` deselects it. Needs Debian's `chromium` and the
+`playwright` package (`.ci/run` installs both); where either is missing it is skipped, except in CI, where it fails."""
+import os, sys, shutil, importlib.util
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def _missing():
+    return [n for n, ok in [('chromium (apt-get install chromium)', shutil.which('chromium')),
+                            ('playwright (pip install playwright)', importlib.util.find_spec('playwright'))] if not ok]
+
+@pytest.mark.docs
+def test_docs_site(tmp_path):
+    if _missing():
+        if os.environ.get('CI'): pytest.fail(f'docs check needs {", ".join(_missing())}')
+        pytest.skip(f'needs {", ".join(_missing())}')
+    sys.path.insert(0, str(ROOT/'tools'))
+    import build_docs, check_docs
+    rec = build_docs.build(tmp_path/'site', jobs=1)
+    print(f'docs built in {rec["seconds"]} s')
+    want = {'index.html', 'widgets.html', 'tutorials/quickstart.html', 'tutorials/pacs.html'}
+    assert want <= set(rec['pages']), f'missing pages: {want - set(rec["pages"])}'
+    if os.environ.get('CI'): assert rec['katex'], 'KaTeX not found: apt-get install libjs-katex'
+    rep = check_docs.check_site(tmp_path/'site', tmp_path/'shots', min_scrubbers=2)
+    assert not rep['failures'], '\n'.join(rep['failures'])
