@@ -1,0 +1,30 @@
+"""The live `TransferExplorer` widget in a real browser (`tools/check_widget_browser.py`): a tiny DTL run served in a
+notebook by Voilà (a real kernel), opened in headless Chromium; moving the λ slider with the keyboard must change the
+mixed image (a round trip through the kernel), and nothing may be fetched from another host but Voilà's icon CSS.
+
+Marked `docs` (about 20 s on one core): `pytest -m "not docs"` deselects it. Needs Debian's `chromium`, `playwright`,
+`voila` and `ipykernel` (settings.ini's dev extras and `.ci/run` install them); where one is missing it is skipped,
+except in CI, where it fails."""
+import os, sys, shutil, importlib.util
+from pathlib import Path
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+def _missing():
+    return [n for n, ok in [('chromium (apt-get install chromium)', shutil.which('chromium')),
+                            ('playwright (pip install playwright)', importlib.util.find_spec('playwright')),
+                            ('voila (pip install voila)', importlib.util.find_spec('voila')),
+                            ('ipykernel (pip install ipykernel)', importlib.util.find_spec('ipykernel'))] if not ok]
+
+@pytest.mark.docs
+def test_transfer_explorer_in_browser(tmp_path):
+    if _missing():
+        if os.environ.get('CI'): pytest.fail(f'widget browser check needs {", ".join(_missing())}')
+        pytest.skip(f'needs {", ".join(_missing())}')
+    sys.path.insert(0, str(ROOT/'tools'))
+    import check_widget_browser as cwb
+    rep = cwb.run(tmp_path/'shots')
+    print(f'widget check: {rep["seconds"]} s, steps:', [(s['key'], s['readout']) for s in rep['steps']])
+    assert not rep['failures'], '\n'.join(rep['failures'])
+    assert [s['readout'] for s in rep['steps']] == ['0.50', '1.00', '0.00', '0.20']
