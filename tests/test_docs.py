@@ -7,18 +7,13 @@ Marked `docs` (about 5 minutes on one core): `pytest -m "not docs"` deselects it
 import os, sys, shutil, importlib.util
 from pathlib import Path
 import pytest
+from conftest import require_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def _missing():
-    return [n for n, ok in [('chromium (apt-get install chromium)', shutil.which('chromium')),
-                            ('playwright (pip install playwright)', importlib.util.find_spec('playwright'))] if not ok]
-
 @pytest.mark.docs
 def test_docs_site(tmp_path):
-    if _missing():
-        if os.environ.get('CI'): pytest.fail(f'docs check needs {", ".join(_missing())}')
-        pytest.skip(f'needs {", ".join(_missing())}')
+    require_tools('docs check', 'chromium', 'playwright')
     sys.path.insert(0, str(ROOT/'tools'))
     import build_docs, check_docs
     rec = build_docs.build(tmp_path/'site', jobs=1)

@@ -8,20 +8,13 @@ except in CI, where it fails."""
 import os, sys, shutil, importlib.util
 from pathlib import Path
 import pytest
+from conftest import require_tools
 
 ROOT = Path(__file__).resolve().parents[1]
 
-def _missing():
-    return [n for n, ok in [('chromium (apt-get install chromium)', shutil.which('chromium')),
-                            ('playwright (pip install playwright)', importlib.util.find_spec('playwright')),
-                            ('voila (pip install voila)', importlib.util.find_spec('voila')),
-                            ('ipykernel (pip install ipykernel)', importlib.util.find_spec('ipykernel'))] if not ok]
-
 @pytest.mark.docs
 def test_transfer_explorer_in_browser(tmp_path):
-    if _missing():
-        if os.environ.get('CI'): pytest.fail(f'widget browser check needs {", ".join(_missing())}')
-        pytest.skip(f'needs {", ".join(_missing())}')
+    require_tools('widget browser check', 'chromium', 'playwright', 'voila', 'ipykernel')
     sys.path.insert(0, str(ROOT/'tools'))
     import check_widget_browser as cwb
     rep = cwb.run(tmp_path/'shots')
