@@ -4,13 +4,13 @@
 
 # %% ../nbs/20_cli.ipynb #df0731e6
 from __future__ import annotations
-import sys, time
+import sys, time, json, dataclasses
 from pathlib import Path
-from fastcore.script import call_parse, anno_parser, Param, bool_arg
+from fastcore.script import call_parse, anno_parser, Param, bool_arg, store_true
 from .core import cache_dir, save_json
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'table']
+__all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table']
 
 # %% ../nbs/20_cli.ipynb #1b91073f
 COMMANDS = {}
@@ -133,7 +133,9 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
         override:Param('key=value overrides, e.g. dtl.iterations=300 student.epochs=100', nargs='*')=None,
         out:str='runs', # output folder
         device:str=None, # cpu, cuda, ... (default: the best available)
-        figures:bool_arg=True # write figures next to the results
+        jobs:int=None, # test domains run at once in separate processes (default: the preset's; demo: 2)
+        figures:bool_arg=True, # write figures next to the results
+        dry_run:store_true=False # print the configuration and the grid of rows, run nothing
        ):
     "Run the distillation experiment (teacher, style bank, DTL, students) and print the results table."
     from ddg_nb.pipeline import experiment_config, load_config, run_experiment, save_figures, METHODS, ABLATIONS, ablation_method
@@ -142,11 +144,16 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
         extra = [ablation_method(a) for a in (ABLATIONS if ablations == 'all' else _split(ablations))]
         methods = ','.join(dict.fromkeys((_split(methods) or ['erm', 'random', 'dtl+dsm']) + extra))
     from ddg_nb.evaluate import results_table
-    over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, ipc=ipc, out=out, device=device,
+    over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, ipc=ipc, out=out, device=device, jobs=jobs,
                                   test_domains=_split(test_domains), methods=_split(methods),
                                   seeds=[int(s) for s in _split(seeds)] if seeds else None).items() if v is not None}
     over.update(_overrides(override))
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
+    if dry_run:
+        n = len(cfg.test_domains or ['each domain'])*len(cfg.seeds)*len(cfg.methods)
+        print(json.dumps(dataclasses.asdict(cfg), indent=1, default=str))
+        print(f'\n{n} rows: test domains {cfg.test_domains or "all"} x seeds {cfg.seeds} x methods {", ".join(cfg.methods)}')
+        return cfg
     t0 = time.time()
     ds = _load_data(cfg.dataset, cfg.data_root)
     rows = run_experiment(cfg, ds)
@@ -162,10 +169,34 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
 def demo(test_domains:str=None, # comma-separated held-out domains (default: all four)
          seeds:str=None, # comma-separated seeds (default: 0)
          out:str='runs', # output folder
-         device:str=None # cpu, cuda, ... (default: the best available)
+         device:str=None, # cpu, cuda, ... (default: the best available)
+         jobs:int=None # test domains run at once in separate processes (default: 2)
         ):
     "The README's demo: StyleShapes, every held-out domain, ERM / random subset / DTL+DSM, table and figures."
-    return run.__wrapped__(preset='demo', test_domains=test_domains, seeds=seeds, out=out, device=device)
+    return run.__wrapped__(preset='demo', test_domains=test_domains, seeds=seeds, out=out, device=device, jobs=jobs)
+
+@command
+@call_parse
+def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (real PACS, 64 px) or paper (GPU)
+          data_root:str=None, # folder holding the dataset folder
+          test_domains:str=None, # comma-separated held-out domains (default: every domain)
+          seeds:str='0,1,2', # comma-separated seeds
+          override:Param('key=value overrides, e.g. student.epochs=100', nargs='*')=None,
+          out:str='runs', # output folder
+          device:str=None, # cpu, cuda, ... (default: the best available)
+          jobs:int=None, # test domains run at once in separate processes (default: the preset's)
+          dry_run:store_true=False # print the configuration and the grid of rows, run nothing
+         ):
+    "The paper's comparison: every method (its Table 2, with the references) and every Table 4 ablation, two tables."
+    from ddg_nb.pipeline import METHODS
+    from ddg_nb.evaluate import results_table
+    rows = run.__wrapped__(preset=preset, data_root=data_root, test_domains=test_domains, seeds=seeds, methods='all', ablations='all',
+                           override=override, out=out, device=device, jobs=jobs, dry_run=dry_run)
+    if dry_run: return rows
+    have = {r['method'] for r in rows}
+    for title, keep in [('Table 2 (methods)', lambda m: not m.startswith('dtl/')), ('Table 4 (ablations of DTL)', lambda m: m.startswith('dtl/'))]:
+        print(f'\n{title}:\n\n' + results_table(rows, methods=[m for m in METHODS if keep(m) and m in have]))
+    return rows
 
 @command
 @call_parse

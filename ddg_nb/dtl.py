@@ -25,7 +25,8 @@ __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'pixel_bounds', 'stack_styles
 class DTLConfig:
     "Hyper-parameters of Domain Transfer Learning (Algorithm 1)."
     ipc:int=10 # synthetic images per class
-    batch_size:int=10 # images per batch; a batch holds images of one class (class-wise iteration)
+    batch_size:int=10 # images per batch
+    batching:str='class' # 'class': a batch holds images of one class (Algorithm 1); 'mixed': of every class (SRe2L's order)
     iterations:int=500 # T: optimization steps every synthetic image receives
     steps_per_visit:int=50 # N: consecutive steps on one batch before moving to the next
     alpha_ce:float=1. # weight of the cross-entropy on S (eq. 10)
@@ -53,11 +54,15 @@ class DTLConfig:
             if getattr(self, k) < 0: raise ValueError(f'DTLConfig.{k} must be >= 0, got {getattr(self, k)}')
         for k in ['lr_images', 'lr_transfer', 'lr_theta']:
             if not getattr(self, k) > 0: raise ValueError(f'DTLConfig.{k} must be > 0, got {getattr(self, k)}')
-        self.batch_size = min(self.batch_size, self.ipc)
+        if self.batching not in ('class', 'mixed'): raise ValueError(f"DTLConfig.batching must be 'class' or 'mixed', got {self.batching!r}")
+        if self.batching == 'class': self.batch_size = min(self.batch_size, self.ipc)
     @property
     def epochs(self)->int: return math.ceil(self.iterations / self.steps_per_visit)
     @property
     def batches_per_class(self)->int: return math.ceil(self.ipc / self.batch_size)
+    def n_batches(self, n_classes:int)->int:
+        "Batches of S: `batches_per_class` per class, or the mixed batches of all `n_classes*ipc` images."
+        return n_classes*self.batches_per_class if self.batching == 'class' else math.ceil(n_classes*self.ipc / self.batch_size)
 
 # %% ../nbs/07_dtl.ipynb #12f6edd6
 @dataclass(frozen=True)
@@ -65,23 +70,35 @@ class Visit:
     "One visit of Algorithm 1: `steps` consecutive updates of the batch `images` (of class `k`)."
     index:int # position in the schedule
     epoch:int
-    k:int # class
-    m:int # batch of that class
-    images:slice # positions of the batch's images in S (class-major: S[k*ipc:(k+1)*ipc] is class k)
+    k:int # class (-1: a mixed batch of several classes)
+    m:int # batch of that class (mixed: batch of S)
+    images:slice|torch.Tensor # positions of the batch's images in S (class-major: S[k*ipc:(k+1)*ipc] is class k)
     steps:int # N, or fewer in the last epoch
     first_step:int # steps this batch had before the visit (drives its cosine schedule)
 
 def visit_schedule(cfg:DTLConfig, # the DTL configuration
                    n_classes:int # K
                   )->list:
-    "Algorithm 1's visits in order: epochs, then classes, then the batches of each class."
+    "Algorithm 1's visits in order: epochs, then classes, then the batches of each class (or the mixed batches)."
+    if cfg.batching == 'class':
+        batches = [(k, m, slice(k*cfg.ipc + m*cfg.batch_size, min(k*cfg.ipc + (m + 1)*cfg.batch_size, (k+1)*cfg.ipc)))
+                   for k in range(n_classes) for m in range(cfg.batches_per_class)]
+    else: # instance-major order (image 0 of every class, then image 1, ...) cut into batches: every class in every batch
+        order = torch.arange(n_classes*cfg.ipc).view(n_classes, cfg.ipc).t().flatten()
+        batches = [(-1, m, order[m*cfg.batch_size:(m + 1)*cfg.batch_size]) for m in range(cfg.n_batches(n_classes))]
     out = []
     for e in range(cfg.epochs):
         steps = min(cfg.steps_per_visit, cfg.iterations - e*cfg.steps_per_visit)
-        for k in range(n_classes):
-            for m in range(cfg.batches_per_class):
-                lo = k*cfg.ipc + m*cfg.batch_size
-                out.append(Visit(len(out), e, k, m, slice(lo, min(lo + cfg.batch_size, (k+1)*cfg.ipc)), steps, e*cfg.steps_per_visit))
+        for k, m, idx in batches: out.append(Visit(len(out), e, k, m, idx, steps, e*cfg.steps_per_visit))
+    return out
+
+def _assemble(S:list, # the batches' tensors, in schedule order
+              schedule:list, # `visit_schedule` (its first `len(S)` visits say where each batch goes)
+              like:torch.Tensor # a tensor of S's full shape
+             )->torch.Tensor:
+    "S in class-major order from its batches."
+    out = torch.empty(like.shape, dtype=S[0].dtype, device=S[0].device)
+    for s, v in zip(S, schedule): out[v.images] = s.detach()
     return out
 
 # %% ../nbs/07_dtl.ipynb #4ecb50a6
@@ -320,7 +337,7 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     images = _init_images(init, n_classes, cfg.ipc, image_size, g)
     labels = torch.arange(n_classes).repeat_interleave(cfg.ipc)
     schedule = visit_schedule(cfg, n_classes)
-    S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:n_classes*cfg.batches_per_class]]
+    S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:cfg.n_batches(n_classes)]]
     opts = [torch.optim.Adam([s], lr=cfg.lr_images, betas=(0.5, 0.9)) for s in S]  # SRe2L's betas
     transfer = TransferNet(len(domains), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
     # the CIN rows learn faster than the shared convolutions (psi starts as the identity: large conv steps destabilize it)
@@ -366,11 +383,11 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
                                              + 'lower lr_images / lr_transfer or check the style bank')
                 if history['step']: bar.set_postfix(loss=f"{history['total'][-1]:.3f}")
                 if out is not None: _save_state(out, S, opts, transfer, opt_psi, g, v.index, history, meta)
-                for cb in callbacks: cb(v, torch.cat([t.detach() for t in S]), history)
+                for cb in callbacks: cb(v, _assemble(S, schedule, images), history)
     finally:
         bar.close(); teacher.train(was_training)
         for p, r in zip(teacher.parameters(), grads): p.requires_grad_(r)
-    result = DTLResult(torch.cat([s.detach() for s in S]).cpu(), labels, transfer.eval() if cfg.transfer else None, domains, history, cfg, mean, std)
+    result = DTLResult(_assemble(S, schedule, images).cpu(), labels, transfer.eval() if cfg.transfer else None, domains, history, cfg, mean, std)
     if out is not None: save_dtl(result, out)
     return result
 

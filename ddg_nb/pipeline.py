@@ -40,12 +40,14 @@ class ExperimentConfig:
     student:StudentConfig=field(default_factory=StudentConfig)
     out:str='runs' # output folder
     device:str|None=None # cpu, cuda, ... (None: the best available)
+    jobs:int=1 # test domains run at once, in separate processes sharing the CPU threads (1: one after the other)
 
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
         if not self.seeds: raise ValueError('ExperimentConfig.seeds is empty')
         if self.dtl_init not in ('real', 'noise'): raise ValueError(f"ExperimentConfig.dtl_init must be 'real' or 'noise', got {self.dtl_init!r}")
         if not 0 <= self.dsm_p <= 1: raise ValueError(f'ExperimentConfig.dsm_p must be in [0, 1], got {self.dsm_p}')
+        if self.jobs < 1: raise ValueError(f'ExperimentConfig.jobs must be >= 1, got {self.jobs}')
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown: raise ValueError(f'unknown method(s) {unknown}; known: {", ".join(METHODS)}')
         self.dtl = dataclasses.replace(self.dtl, ipc=self.ipc)
@@ -57,12 +59,13 @@ class Method:
     name:str
     make:callable # make(ctx) -> (images [K*ipc,3,H,W], transfer or None, extra stored parameters)
     description:str=''
+    relabel:dict=field(default_factory=dict) # `RelabelConfig` fields this row sets (e.g. `dsm_mix=False`)
 
 METHODS = {}
 
-def register_method(name:str, description:str=''):
-    "Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name)."
-    def deco(f): METHODS[name] = Method(name, f, description); return f
+def register_method(name:str, description:str='', **relabel):
+    "Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `relabel`: its `RelabelConfig` fields."
+    def deco(f): METHODS[name] = Method(name, f, description, relabel); return f
     return deco
 
 def get_method(name:str)->Method:
@@ -124,7 +127,7 @@ def _dtl_dsm(ctx): r = ctx.dtl(); return r.images, r.transfer, _n_params(r.trans
 ABLATIONS = {'per-style-raw': 'Table 4 row 1: a set per seen domain, un-normalized per-domain style loss, no psi',
              'per-style': 'Table 4 row 2: a set per seen domain, normalized per-domain style loss, no psi',
              'no-psi': 'Table 4 row 3: one set, normalized averaged style loss, no psi',
-             'no-dsm': 'Table 4 row 4: DTL, relabelled without DSM (the method `dtl`)',
+             'no-dsm': "Table 4 row 4: DTL, relabelled through psi into one seen domain's style per view, no mixing",
              'dsm': 'Table 4 row 5: DTL + DSM (the method `dtl+dsm`)'}
 
 def ablation_method(name:str)->str:
@@ -142,7 +145,7 @@ def _per_domain_sets(ctx, normalized:bool)->torch.Tensor:
 register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'])(lambda ctx: (_per_domain_sets(ctx, False), None, 0))
 register_method('dtl/per-style', ABLATIONS['per-style'])(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
 register_method('dtl/no-psi', ABLATIONS['no-psi'])(lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
-register_method('dtl/no-dsm', ABLATIONS['no-dsm'])(METHODS['dtl'].make)
+register_method('dtl/no-dsm', ABLATIONS['no-dsm'], dsm_mix=False)(METHODS['dtl+dsm'].make)
 register_method('dtl/dsm', ABLATIONS['dsm'])(METHODS['dtl+dsm'].make)
 
 # %% ../nbs/12_pipeline.ipynb #e2f8281a
@@ -197,17 +200,17 @@ _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig,
 
 PRESETS = {
     'cpu': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu-pretrained']), student=asdict(STUDENT_PRESETS['cpu-pretrained']),
-                dtl=dict(batch_size=10, iterations=50, steps_per_visit=25, lr_images=0.01, alpha_style=0.1, log_every=10),
+                dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
                 relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
-    'demo': dict(dataset='StyleShapes', teacher={**asdict(TEACHER_PRESETS['cpu-pretrained']), 'steps': 100, 'eval_every': 50},
+    'demo': dict(dataset='StyleShapes', jobs=2, teacher={**asdict(TEACHER_PRESETS['cpu-pretrained']), 'steps': 100, 'eval_every': 50},
                  student={**asdict(STUDENT_PRESETS['cpu-pretrained']), 'epochs': 30},
-                 dtl=dict(batch_size=10, iterations=30, steps_per_visit=15, lr_images=0.01, alpha_style=0.1, log_every=10),
+                 dtl=dict(batch_size=10, batching='mixed', iterations=30, steps_per_visit=15, lr_images=0.01, log_every=10),
                  relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
     'cpu-scratch': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu']), student=asdict(STUDENT_PRESETS['cpu']),
                         dtl=dict(batch_size=10, iterations=300, steps_per_visit=100, lr_images=0.01, log_every=25),
                         relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
     'cpu-pacs': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['cpu-pacs']), student=asdict(STUDENT_PRESETS['cpu-pacs']),
-                     dtl=dict(batch_size=10, iterations=50, steps_per_visit=25, lr_images=0.01, alpha_style=0.1, log_every=10),
+                     dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
                      relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
     'paper': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['paper']), student=asdict(STUDENT_PRESETS['paper']),
                   dtl=dict(batch_size=10, iterations=1000, steps_per_visit=500, lr_images=0.05, log_every=50),
@@ -313,7 +316,7 @@ def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict,
     t0 = time.time()
     images, transfer, extra = method.make(ctx)
     t_make = time.time() - t0
-    relabel = dataclasses.replace(cfg.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
+    relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
     student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed)
     res = train_student(ctx.teacher.model, images, val, test, student_cfg, relabel, transfer, out_dir=ctx.folder/method.name.replace('/', '-'), device=cfg.device)
     n_real = sum(len(v) for v in ctx.splits.train.values())
@@ -323,7 +326,7 @@ def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict,
 
 def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int)->dict:
     d = asdict(cfg)
-    keep = dict(teacher=d['teacher'], relabel=d['relabel'], student=d['student'], ipc=cfg.ipc)
+    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **get_method(method).relabel}, student=d['student'], ipc=cfg.ipc)
     base = method.removesuffix('-per-domain')
     if method in ('dtl', 'dtl+dsm', 'random+dsm') or method.startswith('dtl/'): keep.update(dtl=d['dtl'], dtl_init=cfg.dtl_init, dsm_p=cfg.dsm_p)
     elif base in cfg.baselines: keep.update(baseline=cfg.baselines[base]) # only a row's own settings decide whether it is redone
@@ -341,6 +344,7 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
     log = _logger(base/'run.log')
     domains = [ds.domain_name(d) for d in cfg.test_domains] if cfg.test_domains else list(ds.domains)
     log.info(f'{ds.name}: test domains {domains}, seeds {cfg.seeds}, methods {cfg.methods}, ipc {cfg.ipc}')
+    if cfg.jobs > 1 and len(domains) > 1: return _run_parallel(cfg, ds, domains, base, log)
     rows, stages = [], {}
     for seed in cfg.seeds: # seed-major: a killed or partial run has every test domain of the first seeds
         for d in domains:
@@ -361,6 +365,34 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
                 rows.append(row)
                 _write_results(base)
     return rows
+
+def _worker_init(threads:int):
+    "Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log reports every stage)."
+    import tqdm.std
+    torch.set_num_threads(threads)
+    init = tqdm.std.tqdm.__init__
+    def quiet(self, *args, **kwargs): kwargs['disable'] = True; init(self, *args, **kwargs)
+    tqdm.std.tqdm.__init__ = quiet
+
+def _run_domain(config:dict, ds)->list:
+    "A worker's job: `run_experiment` of a configuration sent as a plain dict (picklable whatever defined the classes)."
+    stages = {k: _STAGES[k](**v) for k, v in config.items() if k in _STAGES}
+    return run_experiment(ExperimentConfig(**{k: v for k, v in config.items() if k not in _STAGES}, **stages), ds)
+
+def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
+    "`run_experiment` with the test domains split over `cfg.jobs` processes (each writes its own folders; rows in the usual order)."
+    import concurrent.futures, multiprocessing
+    jobs = min(cfg.jobs, len(domains))
+    threads = max(1, torch.get_num_threads() // jobs)
+    log.info(f'{jobs} processes of {threads} thread(s) each; progress is reported here, stage by stage')
+    ctx = multiprocessing.get_context('spawn') # a fresh interpreter: safe with threads, CUDA and any platform
+    from ddg_nb import pipeline # the installed module: workers import what they run (this may be a notebook's copy)
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=pipeline._worker_init, initargs=(threads,)) as pool:
+        futures = [pool.submit(pipeline._run_domain, asdict(dataclasses.replace(cfg, test_domains=[d], jobs=1)), ds) for d in domains]
+        rows = [r for f in futures for r in f.result()]
+    _write_results(base)
+    order = list(METHODS)
+    return sorted(rows, key=lambda r: (cfg.seeds.index(r['seed']), domains.index(r['test_domain']), order.index(r['method'])))
 
 def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     "Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and method)."

@@ -28,6 +28,7 @@ class RelabelConfig:
     cutmix_alpha:float=1. # CutMix's lam ~ Beta(alpha, alpha)
     dsm_p:float=0. # probability of domain style mixing per image (needs psi; paper: our method)
     dsm_alpha:float=0.1 # DSM's lam ~ Beta(alpha, alpha)
+    dsm_mix:bool=True # False: a selected view gets one random seen domain's pure style psi(x; theta_e), no mixing (Table 4 row 4)
 
     def __post_init__(self):
         self.scale, self.ratio = tuple(float(v) for v in self.scale), tuple(float(v) for v in self.ratio)
@@ -81,7 +82,8 @@ def sample_views(n:int, # number of images in the batch
         box[:] = torch.tensor(_cutmix_box(size, lam, u[2:]))
     style = torch.zeros(n, n_domains)
     if n_domains and c.dsm_p > 0:
-        w = mix_styles(n, n_domains, c.dsm_alpha, g)
+        w = (mix_styles(n, n_domains, c.dsm_alpha, g) if c.dsm_mix
+             else F.one_hot(torch.randint(n_domains, (n,), generator=g), n_domains).float())
         style = w*(torch.rand(n, generator=g) < c.dsm_p)[:, None]
     return ViewParams(crop, flip, partner, box, style)
 
