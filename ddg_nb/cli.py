@@ -150,9 +150,11 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
     over.update(_overrides(override))
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
     if dry_run:
-        n = len(cfg.test_domains or ['each domain'])*len(cfg.seeds)*len(cfg.methods)
+        n = len(cfg.seeds)*len(cfg.methods)
         print(json.dumps(dataclasses.asdict(cfg), indent=1, default=str))
-        print(f'\n{n} rows: test domains {cfg.test_domains or "all"} x seeds {cfg.seeds} x methods {", ".join(cfg.methods)}')
+        grid = f'seeds {cfg.seeds} x methods {", ".join(cfg.methods)}'
+        print(f'\n{n*len(cfg.test_domains)} rows: test domains {cfg.test_domains} x {grid}' if cfg.test_domains
+              else f'\n{n} rows per test domain (every domain of the dataset): {grid}')
         return cfg
     t0 = time.time()
     ds = _load_data(cfg.dataset, cfg.data_root)
@@ -178,6 +180,7 @@ def demo(test_domains:str=None, # comma-separated held-out domains (default: all
 @command
 @call_parse
 def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (real PACS, 64 px) or paper (GPU)
+          dataset:str=None, # override the preset's dataset (PACS, VLCS, OfficeHome, TerraIncognita, a folder name)
           data_root:str=None, # folder holding the dataset folder
           test_domains:str=None, # comma-separated held-out domains (default: every domain)
           seeds:str='0,1,2', # comma-separated seeds
@@ -190,7 +193,7 @@ def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (re
     "The paper's comparison: every method (its Table 2, with the references) and every Table 4 ablation, two tables."
     from ddg_nb.pipeline import METHODS
     from ddg_nb.evaluate import results_table
-    rows = run.__wrapped__(preset=preset, data_root=data_root, test_domains=test_domains, seeds=seeds, methods='all', ablations='all',
+    rows = run.__wrapped__(preset=preset, dataset=dataset, data_root=data_root, test_domains=test_domains, seeds=seeds, methods='all', ablations='all',
                            override=override, out=out, device=device, jobs=jobs, dry_run=dry_run)
     if dry_run: return rows
     have = {r['method'] for r in rows}

@@ -445,7 +445,8 @@ def plot_results(rows:list, # result rows
         std = [np.std([v for v in vs if v is not None], ddof=1) if sum(v is not None for v in vs) > 1 else 0 for vs in vals]
         ax.bar(np.arange(len(groups)) + (j - (len(methods) - 1)/2)*w, mean, w, yerr=std, label=m, capsize=2)
     ax.set_xticks(np.arange(len(groups)), groups); ax.set_ylabel('unseen-domain accuracy' if metric == 'test_acc' else metric)
-    ax.set_ylim(0, 1); ax.legend(fontsize=7, ncol=min(len(methods), 4)); ax.grid(axis='y', alpha=.3)
+    ax.set_ylim(0, 1); ax.grid(axis='y', alpha=.3)
+    ax.legend(fontsize=7, ncol=min(len(methods), 6), loc='upper center', bbox_to_anchor=(0.5, -0.12), frameon=False) # below: never over a bar
     fig.tight_layout()
     return fig
 
@@ -454,7 +455,7 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str)->list:
     import matplotlib; import matplotlib.pyplot as plt, shutil
     base = Path(config.out)/dataset_name; figs = base/'figures'; figs.mkdir(parents=True, exist_ok=True)
     out = []
-    fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120); plt.close(fig); out.append(figs/'accuracy.png')
+    fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight'); plt.close(fig); out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
         dtl = base/d/f'seed{config.seeds[0]}'/'dtl'
         if not (dtl/'dtl.json').exists(): continue
