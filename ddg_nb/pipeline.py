@@ -17,9 +17,9 @@ from .relabel import RelabelConfig
 from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation, results_table)
 
 # %% auto #0
-__all__ = ['METHODS', 'ABLATIONS', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method', 'get_method', 'StageContext',
-           'ablation_method', 'experiment_config', 'load_config', 'style_bank', 'run_experiment', 'read_results',
-           'plot_results', 'save_figures']
+__all__ = ['METHODS', 'ABLATIONS', 'CPU_BASELINES', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method', 'get_method',
+           'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank', 'run_experiment',
+           'read_results', 'plot_results', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -60,12 +60,13 @@ class Method:
     make:callable # make(ctx) -> (images [K*ipc,3,H,W], transfer or None, extra stored parameters)
     description:str=''
     relabel:dict=field(default_factory=dict) # `RelabelConfig` fields this row sets (e.g. `dsm_mix=False`)
+    same_as:str|None=None # another method whose row this one is (same images, psi and relabel): copied, not retrained
 
 METHODS = {}
 
-def register_method(name:str, description:str='', **relabel):
+def register_method(name:str, description:str='', same_as:str|None=None, **relabel):
     "Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `relabel`: its `RelabelConfig` fields."
-    def deco(f): METHODS[name] = Method(name, f, description, relabel); return f
+    def deco(f): METHODS[name] = Method(name, f, description, relabel, same_as); return f
     return deco
 
 def get_method(name:str)->Method:
@@ -146,7 +147,7 @@ register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'])(lambda ctx: (_p
 register_method('dtl/per-style', ABLATIONS['per-style'])(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
 register_method('dtl/no-psi', ABLATIONS['no-psi'])(lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
 register_method('dtl/no-dsm', ABLATIONS['no-dsm'], dsm_mix=False)(METHODS['dtl+dsm'].make)
-register_method('dtl/dsm', ABLATIONS['dsm'])(METHODS['dtl+dsm'].make)
+register_method('dtl/dsm', ABLATIONS['dsm'], same_as='dtl+dsm')(METHODS['dtl+dsm'].make)
 
 # %% ../nbs/12_pipeline.ipynb #e2f8281a
 def _cached(path:Path, want:dict, make)->tuple:
@@ -198,10 +199,16 @@ _register_baselines()
 # %% ../nbs/12_pipeline.ipynb #d989d7a5
 _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig, 'student': StudentConfig}
 
+# The CPU presets give the pixel-optimizing baselines DTL's image-optimization budget: DTL's 7 batches x 50 steps x
+# (10 images + 3 copies of them) = 14,000 image passes through the teacher = SRe2L's 200 steps x 70 images.
+# RDED stitches no patches below ImageNet resolution: its own scripts use `--factor 1` for CIFAR (32 px) and
+# Tiny-ImageNet (64 px); at 32 px, 2 x 2 patches would be 16 px shapes unlike any test image.
+CPU_BASELINES = {'sre2l': dict(iterations=200), 'gvbsm': dict(iterations=200), 'rded': dict(factor=1)}
+
 PRESETS = {
     'cpu': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu-pretrained']), student=asdict(STUDENT_PRESETS['cpu-pretrained']),
                 dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
-                relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
+                relabel=dict(scale=(0.7, 1.), cutmix_p=0.), baselines=CPU_BASELINES),
     'demo': dict(dataset='StyleShapes', jobs=2, teacher={**asdict(TEACHER_PRESETS['cpu-pretrained']), 'steps': 100, 'eval_every': 50},
                  student={**asdict(STUDENT_PRESETS['cpu-pretrained']), 'epochs': 30},
                  dtl=dict(batch_size=10, batching='mixed', iterations=30, steps_per_visit=15, lr_images=0.01, log_every=10),
@@ -211,7 +218,7 @@ PRESETS = {
                         relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
     'cpu-pacs': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['cpu-pacs']), student=asdict(STUDENT_PRESETS['cpu-pacs']),
                      dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
-                     relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
+                     relabel=dict(scale=(0.7, 1.), cutmix_p=0.), baselines=CPU_BASELINES),
     'paper': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['paper']), student=asdict(STUDENT_PRESETS['paper']),
                   dtl=dict(batch_size=10, iterations=1000, steps_per_visit=500, lr_images=0.05, log_every=50),
                   relabel=dict(scale=(0.08, 1.))),
@@ -352,19 +359,27 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
             splits, teacher, styles, val, test = stages[d]
             ctx = StageContext(cfg, ds, splits, teacher, styles, seed, base/d/f'seed{seed}', log)
             for m in cfg.methods:
-                want = _row_want(cfg, m, d, seed); want['dataset'] = ds.name
-                path = ctx.folder/m.replace('/', '-')/'row.json'
-                row = _read_valid(path, want)
-                if row is None:
-                    t0 = time.time()
-                    row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, get_method(m), val, test)),
-                           'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
-                    save_json(row, path)
-                    log.info(f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
-                else: log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}')
-                rows.append(row)
+                rows.append(_row(ctx, m, val, test))
                 _write_results(base)
     return rows
+
+def _row(ctx:StageContext, m:str, val:dict, test)->dict:
+    "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
+    cfg, d, seed = ctx.config, ctx.splits.test_domain, ctx.seed
+    want = _row_want(cfg, m, d, seed); want['dataset'] = ctx.dataset.name
+    path = ctx.folder/m.replace('/', '-')/'row.json'
+    row = _read_valid(path, want)
+    if row is not None: ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}'); return row
+    t0, method = time.time(), (None if m == 'erm' else get_method(m))
+    if method is not None and method.same_as: # the same images, psi and relabel as another row: its student, not a second one
+        src = _row(ctx, method.same_as, val, test)
+        row = {**src, **want, 'same_as': method.same_as}
+    else:
+        row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test)),
+               'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
+    save_json(row, path)
+    ctx.log.info(f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
+    return row
 
 def _worker_init(threads:int):
     "Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log reports every stage)."
@@ -398,6 +413,7 @@ def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     "Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and method)."
     splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed)
     t0 = time.time()
+    log.info(f'{d}: teacher ({cfg.teacher.model}, {cfg.teacher.steps} steps; loaded if done before)')
     teacher = train_teacher(ds, d, cfg.teacher, out_dir=base/d/'teacher', device=cfg.device)
     log.info(f'{d}: teacher ready, seen val {teacher.metrics["val_acc"]:.3f}, unseen {teacher.metrics["test_acc"]:.3f} ({time.time() - t0:.0f} s)')
     styles = style_bank(teacher, ds, splits, base/d, log)
