@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #28e00e04
 from __future__ import annotations
-import json, time, logging, warnings, dataclasses
+import copy, json, time, logging, warnings, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -200,7 +200,8 @@ _register_baselines()
 _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig, 'student': StudentConfig}
 
 # The CPU presets give the pixel-optimizing baselines DTL's image-optimization budget: DTL's 7 batches x 50 steps x
-# (10 images + 3 copies of them) = 14,000 image passes through the teacher = SRe2L's 200 steps x 70 images.
+# (10 images + 3 copies of them) = 14,000 image passes through the teacher = 200 steps for each of the 70 images
+# (SRe2L: 10 batches of one image per class; G-VBSM: one batch of all 70).
 # RDED stitches no patches below ImageNet resolution: its own scripts use `--factor 1` for CIFAR (32 px) and
 # Tiny-ImageNet (64 px); at 32 px, 2 x 2 patches would be 16 px shapes unlike any test image.
 CPU_BASELINES = {'sre2l': dict(iterations=200), 'gvbsm': dict(iterations=200), 'rded': dict(factor=1)}
@@ -250,7 +251,7 @@ def experiment_config(preset:str='cpu', # one of `PRESETS`
         bad = set(merged) - set(cls.__dataclass_fields__)
         if bad: raise ValueError(f'unknown key(s) {", ".join(f"{s}.{b}" for b in sorted(bad))}; {s} has: {", ".join(cls.__dataclass_fields__)}')
         stages[s] = cls(**merged)
-    flat = {k: v for k, v in {**base, **over}.items() if k not in _STAGES}
+    flat = {k: copy.deepcopy(v) for k, v in {**base, **over}.items() if k not in _STAGES} # a config never shares a preset's dicts
     return ExperimentConfig(**flat, **stages)
 
 def load_config(path:str|Path, # a .json or .yaml/.yml file of overrides (may name a `preset`)
@@ -459,7 +460,7 @@ def plot_results(rows:list, # result rows
         if len(domains) > 1: vals.append([np.mean([by[d][s] for d in domains]) for s in seeds if all(s in by.get(d, {}) for d in domains)])
         mean = [np.mean([v for v in vs if v is not None]) if any(v is not None for v in vs) else np.nan for vs in vals]
         std = [np.std([v for v in vs if v is not None], ddof=1) if sum(v is not None for v in vs) > 1 else 0 for vs in vals]
-        ax.bar(np.arange(len(groups)) + (j - (len(methods) - 1)/2)*w, mean, w, yerr=std, label=m, capsize=2)
+        ax.bar(np.arange(len(groups)) + (j - (len(methods) - 1)/2)*w, mean, w, yerr=std if any(std) else None, label=m, capsize=2) # one seed: no bars
     ax.set_xticks(np.arange(len(groups)), groups); ax.set_ylabel('unseen-domain accuracy' if metric == 'test_acc' else metric)
     ax.set_ylim(0, 1); ax.grid(axis='y', alpha=.3)
     ax.legend(fontsize=7, ncol=min(len(methods), 6), loc='upper center', bbox_to_anchor=(0.5, -0.12), frameon=False) # below: never over a bar
