@@ -162,7 +162,7 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
     table = results_table(rows)
     print(f'\n{ds.name}, preset {preset!r}, IPC {cfg.ipc}, unseen-domain accuracy (%), {time.time() - t0:.0f} s:\n\n{table}')
     if figures:
-        paths = save_figures(cfg, rows, ds.name)
+        paths = save_figures(cfg, rows, ds.name, classes=ds.classes)
         print(f'\nfigures in {paths[0].parent}')
     return rows
 

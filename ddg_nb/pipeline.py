@@ -467,17 +467,24 @@ def plot_results(rows:list, # result rows
     fig.tight_layout()
     return fig
 
-def save_figures(config:ExperimentConfig, rows:list, dataset_name:str)->list:
+def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
+                 classes:list|None=None # class names for the transferred-image figure's row labels
+                )->list:
     "Write `figures/accuracy.png` and, per test domain, the DTL grids and loss curves of its first seed; returns the paths."
     import matplotlib; import matplotlib.pyplot as plt, shutil
+    from ddg_nb.dtl import load_dtl
+    from ddg_nb.widgets import plot_transferred
     base = Path(config.out)/dataset_name; figs = base/'figures'; figs.mkdir(parents=True, exist_ok=True)
     out = []
     fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight'); plt.close(fig); out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
         dtl = base/d/f'seed{config.seeds[0]}'/'dtl'
         if not (dtl/'dtl.json').exists(): continue
-        for name in ['images.png', 'transferred.png']:
-            shutil.copyfile(dtl/name, figs/f'{d}_{name}'); out.append(figs/f'{d}_{name}')
+        shutil.copyfile(dtl/'images.png', figs/f'{d}_images.png'); out.append(figs/f'{d}_images.png')
+        if (dtl/'transferred.png').exists(): # labelled: a row per class, a column for S and for each seen domain's copy
+            fig = plot_transferred(load_dtl(dtl), classes=classes, size=0.8)
+            fig.suptitle(f'{d} held out', fontsize=9)
+            fig.savefig(figs/f'{d}_transferred.png', dpi=100); out.append(figs/f'{d}_transferred.png')
         h = load_json(dtl/'dtl.json')['history']
         fig, ax = plt.subplots(1, 2, figsize=(8, 2.6))
         for k in ['ce', 'ce_psi']: ax[0].plot(h['step'], h[k], label=k)
