@@ -198,7 +198,7 @@ def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (re
     if dry_run: return rows
     have = {r['method'] for r in rows}
     for title, keep in [('Table 2 (methods)', lambda m: not m.startswith('dtl/')), ('Table 4 (ablations of DTL)', lambda m: m.startswith('dtl/'))]:
-        print(f'\n{title}:\n\n' + results_table(rows, methods=[m for m in METHODS if keep(m) and m in have]))
+        print(f'\n{title}:\n\n' + results_table(rows, methods=[m for m in METHODS if keep(m) and m in have], n_seeds=True))
     return rows
 
 @command

@@ -205,7 +205,8 @@ def _cell(vals:list, digits:int=1)->str:
 def results_table(rows:list, # result rows (dicts with method, test_domain, seed, test_acc)
                   fmt:str='markdown', # 'markdown', 'csv' or 'latex'
                   metric:str='test_acc', # which accuracy
-                  methods:list|None=None # row order (default: first appearance)
+                  methods:list|None=None, # row order (default: first appearance)
+                  n_seeds:bool=False # add a `seeds` column: how many seeds each row averages (for tables whose rows differ)
                  )->str:
     "Methods × test domains (+ average) of `metric` in %, mean ± std over seeds."
     if fmt not in ('markdown', 'csv', 'latex'): raise ValueError(f"fmt must be 'markdown', 'csv' or 'latex', got {fmt!r}")
@@ -217,8 +218,8 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
         seeds = sorted({s for _, s in by})
         cells = [_cell([by[(d, s)] for s in seeds if (d, s) in by]) for d in domains]
         avgs = [statistics.fmean(by[(d, s)] for d in domains) for s in seeds if all((d, s) in by for d in domains)]
-        body.append([m] + cells + [_cell(avgs)])
-    head = ['method'] + domains + ['avg']
+        body.append([m] + cells + [_cell(avgs)] + ([str(len(seeds))] if n_seeds else []))
+    head = ['method'] + domains + ['avg'] + (['seeds'] if n_seeds else [])
     if fmt == 'csv': return '\n'.join(','.join(c.replace(' ± ', '±') for c in r) for r in [head] + body)
     if fmt == 'latex':
         lines = [r'\begin{tabular}{l' + 'c'*(len(head) - 1) + '}', r'\toprule', ' & '.join(head) + r' \\', r'\midrule']
