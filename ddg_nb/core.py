@@ -10,8 +10,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['get_device', 'seed_everything', 'atomic_write', 'save_json', 'load_json', 'save_tensors', 'load_tensors',
-           'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'cache_dir', 'sha256sum']
+__all__ = ['SPEED_SETTINGS', 'get_device', 'seed_everything', 'atomic_write', 'save_json', 'load_json', 'save_tensors',
+           'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'same_settings', 'cache_dir',
+           'sha256sum']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -107,6 +108,21 @@ def versions()->dict:
         except md.PackageNotFoundError: out[p] = None
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
     return out
+
+# %% ../nbs/00_core.ipynb #66f1f04f
+SPEED_SETTINGS = ('channels_last',) # configuration fields that change speed, not what is computed
+
+def _without_speed(v):
+    "`v` with the `SPEED_SETTINGS` keys of every nested dict removed."
+    if isinstance(v, dict): return {k: _without_speed(x) for k, x in v.items() if k not in SPEED_SETTINGS}
+    if isinstance(v, (list, tuple)): return [_without_speed(x) for x in v]
+    return v
+
+def same_settings(saved:dict, # a record read back from an artifact's JSON
+                  want:dict # what this run would record (JSON-like: lists, not tuples)
+                 )->bool:
+    "Does `saved` agree with `want` on every key of `want`, ignoring `SPEED_SETTINGS` at any depth?"
+    return all(_without_speed(saved.get(k)) == _without_speed(v) for k, v in want.items())
 
 # %% ../nbs/00_core.ipynb #e6b74e90
 def cache_dir(*parts:str # sub-folders

@@ -10,7 +10,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state)
+                         optimizer_state_tensors, load_optimizer_state, same_settings)
 from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss
@@ -46,6 +46,7 @@ class DTLConfig:
     log_every:int=10 # steps between history records
     seed:int=0 # seed of the initialization, jitter and psi
     amp:bool=False # bfloat16 autocast of the teacher and psi
+    channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
 
     def __post_init__(self):
         for k in ['ipc', 'batch_size', 'iterations', 'steps_per_visit', 'log_every', 'transfer_width']:
@@ -221,7 +222,7 @@ def _load_state(path:Path, S:list, opts:list, transfer, opt_psi, g:torch.Generat
     if not (path/'dtl_checkpoint.json').exists(): return None
     try:
         ck = load_json(path/'dtl_checkpoint.json')
-        if any(ck.get(k) != v for k, v in meta.items()):
+        if not same_settings(ck, meta):
             warnings.warn(f'{path}: the DTL checkpoint is from another configuration; starting over'); return None
         t = load_tensors(path/'dtl_checkpoint.safetensors', device)
         with torch.no_grad():
@@ -279,6 +280,7 @@ def load_dtl(out_dir:str|Path, # a folder written by `save_dtl`
     transfer = None
     if cfg.transfer:
         transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
+        if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
         transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')}); transfer.eval()
     return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']), tuple(rec['std']))
 
@@ -287,7 +289,7 @@ def _load_done(out:Path, meta:dict, device)->DTLResult|None:
     if not ((out/'dtl.json').exists() and (out/'dtl.safetensors').exists()): return None
     try:
         rec = load_json(out/'dtl.json')
-        if all(rec.get(k) == v for k, v in meta.items()): return load_dtl(out, device)
+        if same_settings(rec, meta): return load_dtl(out, device)
         warnings.warn(f'{out} holds a DTL run of another configuration: running again')
     except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable DTL artifact ({e}); running again')
     return None
@@ -340,6 +342,7 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:cfg.n_batches(n_classes)]]
     opts = [torch.optim.Adam([s], lr=cfg.lr_images, betas=(0.5, 0.9)) for s in S]  # SRe2L's betas
     transfer = TransferNet(len(domains), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
+    if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
     # the CIN rows learn faster than the shared convolutions (psi starts as the identity: large conv steps destabilize it)
     opt_psi = torch.optim.Adam([{'params': transfer.conv_parameters(), 'lr': cfg.lr_transfer},
                                 {'params': transfer.theta_parameters(), 'lr': cfg.lr_theta}])

@@ -9,7 +9,8 @@ from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions, optimizer_state_tensors, load_optimizer_state
+from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions, optimizer_state_tensors,
+                         load_optimizer_state, same_settings)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
 from .relabel import RelabelConfig, Relabeler
@@ -34,6 +35,7 @@ class StudentConfig:
     eval_every:int=10 # epochs between model-selection evaluations
     seed:int=0 # initialization, batch order and views
     amp:bool=False # bfloat16 autocast
+    channels_last:bool=True # the student's memory format (speed only: 1.5-2x for EfficientNet-Lite0 on CPU)
 
     def __post_init__(self):
         for k in ['image_size', 'epochs', 'batch_size', 'eval_every']:
@@ -119,6 +121,7 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     n_classes = teacher(images[:1]).shape[1]
     g = seed_everything(cfg.seed)
     student = create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
+    if cfg.channels_last: student = student.to(memory_format=torch.channels_last)
     s_mean, s_std = model_mean_std(student)
     convert = _converter(model_mean_std(teacher), (s_mean, s_std), cfg.image_size)
     plain = lambda x: batch_test_transform(x, cfg.image_size, s_mean, s_std)
@@ -132,7 +135,7 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     if out is not None and (out/'student_checkpoint.json').exists():
         try:
             ck = load_json(out/'student_checkpoint.json')
-            if all(ck.get(k) == v for k, v in meta.items()):
+            if same_settings(ck, meta):
                 t = load_tensors(out/'student_checkpoint.safetensors', device)
                 student.load_state_dict({k[8:]: v for k, v in t.items() if k.startswith('student.')})
                 load_optimizer_state(opt, t, ck['groups'])

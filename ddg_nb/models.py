@@ -10,7 +10,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state)
+                         optimizer_state_tensors, load_optimizer_state, same_settings)
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
@@ -109,7 +109,7 @@ class TeacherConfig:
     holdout_fraction:float=0.2 # DomainBed's validation fraction per domain
     split_seed:int=0 # DomainBed's trial seed for the splits
     amp:bool=False # bfloat16 autocast
-    channels_last:bool=False # channels_last memory format (faster convolutions on GPUs)
+    channels_last:bool=True # channels_last memory format: faster convolutions on GPUs, and 1.5-2x for EfficientNet-Lite0 on CPU (`benchmarks/channels_last.py`); speed only, not part of the artifact's identity
 
     def __post_init__(self):
         for k in ['image_size', 'steps', 'batch_size']:
@@ -203,15 +203,19 @@ def _save_checkpoint(path:Path, model, opt, g:torch.Generator, g_aug:torch.Gener
 # %% ../nbs/03_models.ipynb #a1c5631a
 def _same_run(record:dict, want:dict)->bool:
     "Does a saved record belong to the run described by `want` (configuration, dataset, classes, domains)?"
-    return all(record.get(k) == v for k, v in want.items())
+    return same_settings(record, want)
 
 def load_teacher(path:str|Path, # folder written by `train_teacher`
-                 device=None)->Teacher:
+                 device=None,
+                 channels_last:bool|None=None # memory format of the loaded model (None: the saved configuration's)
+                )->Teacher:
     "Load a teacher saved by `train_teacher` (weights from safetensors, never pickle)."
     path = Path(path); rec = load_json(path/'teacher.json')
     cfg = TeacherConfig(**rec['config'])
+    if channels_last is not None: cfg = dataclasses.replace(cfg, channels_last=channels_last)
     model = create_model(cfg.model, len(rec['classes']), pretrained=False)
     model.load_state_dict(load_tensors(path/'teacher.safetensors'))
+    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     return Teacher(model.to(get_device(device)).eval(), cfg, rec['dataset'], rec['classes'], rec['seen_domains'],
                    rec['test_domain'], rec['history'], rec['metrics'])
 
@@ -234,7 +238,8 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out/'teacher.json').exists() and (out/'teacher.safetensors').exists():
         try:
-            if _same_run(load_json(out/'teacher.json'), want): return load_teacher(out, device)
+            if _same_run(load_json(out/'teacher.json'), want):
+                t = load_teacher(out, device, channels_last=cfg.channels_last); t.config = cfg; return t
             warnings.warn(f'{out} holds a teacher of another configuration: training a new one')
         except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable teacher ({e}); training again')
 

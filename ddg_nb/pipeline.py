@@ -8,7 +8,7 @@ import copy, json, time, logging, warnings, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
-from .core import get_device, save_json, load_json, atomic_write, versions
+from .core import get_device, save_json, load_json, atomic_write, versions, same_settings
 from .data import domainbed_splits, test_transform
 from .models import TeacherConfig, TEACHER_PRESETS, train_teacher, model_mean_std, Teacher
 from .style import domain_styles, save_styles, load_styles
@@ -290,7 +290,7 @@ def _read_valid(path:Path, want:dict)->dict|None:
     try: rec = load_json(path)
     except (ValueError, OSError) as e: warnings.warn(f'{path}: unreadable ({e}); recomputing'); return None
     want = json.loads(json.dumps(want)) # as it would read back (tuples become lists)
-    if all(rec.get(k) == v for k, v in want.items()): return rec
+    if same_settings(rec, want): return rec
     warnings.warn(f'{path} is from another configuration; recomputing'); return None
 
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
