@@ -109,7 +109,7 @@ def versions()->dict:
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
     return out
 
-# %% ../nbs/00_core.ipynb #66f1f04f
+# %% ../nbs/00_core.ipynb #f94c3e22
 SPEED_SETTINGS = ('channels_last',) # configuration fields that change speed, not what is computed
 
 def _without_speed(v):
