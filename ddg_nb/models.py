@@ -109,7 +109,7 @@ class TeacherConfig:
     holdout_fraction:float=0.2 # DomainBed's validation fraction per domain
     split_seed:int=0 # DomainBed's trial seed for the splits
     amp:bool=False # bfloat16 autocast
-    channels_last:bool=True # channels_last memory format: faster convolutions on GPUs, and 1.5-2x for EfficientNet-Lite0 on CPU (`benchmarks/channels_last.py`); speed only, not part of the artifact's identity
+    channels_last:bool=True # channels_last memory format: faster convolutions on GPUs, and 1.5-3x for EfficientNet-Lite0 on CPU (`benchmarks/channels_last.py`); speed only, not part of the artifact's identity
 
     def __post_init__(self):
         for k in ['image_size', 'steps', 'batch_size']:

@@ -81,8 +81,10 @@ def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, wid
                 page.on('response', lambda res, errs=errs: errs.append(f'HTTP {res.status}: {res.url[:120]}') if res.status >= 400 else None)
                 page.on('console', lambda msg, errs=errs: errs.append(f'console {msg.type}: {msg.text[:200]}') if msg.type == 'error' else None)
                 page.on('pageerror', lambda exc, errs=errs: errs.append(f'uncaught exception: {str(exc)[:200]}'))
-                page.goto(base + name, wait_until='load')
-                page.wait_for_load_state('networkidle')
+                # generous timeouts: under `pytest -n 2` the other worker keeps both cores busy, and a page of many figures
+                # once took more than playwright's default 30 s to go network-idle (the same check passed when run alone)
+                page.goto(base + name, wait_until='load', timeout=120_000)
+                page.wait_for_load_state('networkidle', timeout=120_000)
                 info = page.evaluate(_PAGE_INFO)
                 bad_imgs = [i['src'][:80] for i in info['images'] if not i['ok']]
                 errs += [f'broken image: {s}' for s in bad_imgs]
