@@ -273,7 +273,6 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
         if cfg.freeze_bn: set_bn_eval(model)
         xb, yb = _sample_batch(train, cfg.batch_size, g)
         xb = augment(xb.to(device, non_blocking=True), generator=g_aug); yb = yb.to(device, non_blocking=True)
-        if cfg.channels_last: xb = xb.contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
             loss = F.cross_entropy(model(xb), yb)
         opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
