@@ -48,9 +48,25 @@ _PAGE_INFO = """() => ({
   scrubbers: [...document.querySelectorAll('input[type=range][id$="-lambda"]')].map(e => e.id.slice(0, -'-lambda'.length))
 })"""
 
+# true once every <img> has finished (loaded or failed); a page's images may be lazy, so they are made eager first
+_IMAGES_DONE = """() => { const imgs = [...document.images]; imgs.forEach(i => { if (i.loading === 'lazy') i.loading = 'eager'; });
+  return document.readyState === 'complete' && imgs.every(i => i.complete); }"""
+
+def _watch(page, errs:list):
+    "Record on `page` into `errs`: requests to other hosts, failed or 4xx/5xx requests, console errors, uncaught exceptions."
+    def on_request(req):
+        u = urlsplit(req.url)
+        if u.scheme not in ('data', 'blob', 'about') and u.hostname != '127.0.0.1': errs.append(f'request to another host: {req.url[:120]}')
+    page.on('request', on_request)
+    page.on('requestfailed', lambda req: errs.append(f'request failed: {req.url[:120]} ({req.failure})')
+            if urlsplit(req.url).hostname == '127.0.0.1' else None)
+    page.on('response', lambda res: errs.append(f'HTTP {res.status}: {res.url[:120]}') if res.status >= 400 else None)
+    page.on('console', lambda msg: errs.append(f'console {msg.type}: {msg.text[:200]}') if msg.type == 'error' else None)
+    page.on('pageerror', lambda exc: errs.append(f'uncaught exception: {str(exc)[:200]}'))
+
 def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, width:int=1280, height:int=900)->dict:
     "Open every page of `site`; returns a report with `failures` (a list of strings) and per-page details."
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
     site = Path(site).resolve()
     pages = sorted(p.relative_to(site).as_posix() for p in site.rglob('*.html'))
     if not pages: raise SystemExit(f'no HTML pages in {site}')
@@ -71,20 +87,17 @@ def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, wid
             ctx.route('**/*', route)
             for name in pages:
                 errs = []
-                page = ctx.new_page()
-                def on_request(req, errs=errs):
-                    u = urlsplit(req.url)
-                    if u.scheme not in ('data', 'blob', 'about') and u.hostname != '127.0.0.1': errs.append(f'request to another host: {req.url[:120]}')
-                page.on('request', on_request)
-                page.on('requestfailed', lambda req, errs=errs: errs.append(f'request failed: {req.url[:120]} ({req.failure})')
-                        if urlsplit(req.url).hostname == '127.0.0.1' else None)
-                page.on('response', lambda res, errs=errs: errs.append(f'HTTP {res.status}: {res.url[:120]}') if res.status >= 400 else None)
-                page.on('console', lambda msg, errs=errs: errs.append(f'console {msg.type}: {msg.text[:200]}') if msg.type == 'error' else None)
-                page.on('pageerror', lambda exc, errs=errs: errs.append(f'uncaught exception: {str(exc)[:200]}'))
-                # generous timeouts: under `pytest -n 2` the other worker keeps both cores busy, and a page of many figures
-                # once took more than playwright's default 30 s to go network-idle (the same check passed when run alone)
-                page.goto(base + name, wait_until='load', timeout=120_000)
-                page.wait_for_load_state('networkidle', timeout=120_000)
+                page = ctx.new_page(); _watch(page, errs)
+                # 'load' means every image, stylesheet and script of the page has arrived (KaTeX's deferred scripts run
+                # before it). No 'networkidle' wait: it needs 500 ms with no request in flight, and on a loaded CI machine
+                # it once never came (120 s timeout after a successful load). A page that does not load is retried once.
+                try: page.goto(base + name, wait_until='load', timeout=120_000)
+                except PlaywrightTimeout:
+                    page.close(); errs.clear(); page = ctx.new_page(); _watch(page, errs)
+                    try: page.goto(base + name, wait_until='load', timeout=120_000)
+                    except PlaywrightTimeout:
+                        failures.append(f'{name}: did not load within 120 s, twice'); page.close(); continue
+                page.wait_for_function(_IMAGES_DONE, timeout=60_000)
                 info = page.evaluate(_PAGE_INFO)
                 bad_imgs = [i['src'][:80] for i in info['images'] if not i['ok']]
                 errs += [f'broken image: {s}' for s in bad_imgs]
