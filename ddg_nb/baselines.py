@@ -467,6 +467,7 @@ def per_domain(recover_fn:Callable, # e.g. `sre2l_recover` or `rded_select`: cal
                ipc:int, # images per class and domain
                domain_kwargs:dict|None=None, # {domain: extra keyword arguments for that domain's run}
                seed:int=0, # domain e runs with seed + e
+               cache:Callable|None=None, # `cache(domain, seed, make)` returns `make()`'s `(images, labels)`, e.g. saved on disk so a killed run resumes after its last finished domain
                **kwargs # keyword arguments for every run
               )->tuple:
     "DD per domain: `(images [E*K*ipc,3,H,W], labels, domains)` class-major, `domains` indexing `list(teachers_by_domain)`."
@@ -476,7 +477,8 @@ def per_domain(recover_fn:Callable, # e.g. `sre2l_recover` or `rded_select`: cal
     if unknown: raise ValueError(f'domain_kwargs for unknown domain(s) {unknown}; domains: {list(teachers_by_domain)}')
     xs, ys, ds = [], [], []
     for e, (d, teacher) in enumerate(teachers_by_domain.items()):
-        x, y = recover_fn(teacher, ipc=ipc, seed=seed + e, **{**kwargs, **extra.get(d, {})})
+        make = lambda: recover_fn(teacher, ipc=ipc, seed=seed + e, **{**kwargs, **extra.get(d, {})})
+        x, y = make() if cache is None else cache(d, seed + e, make)
         xs.append(x); ys.append(y); ds.append(torch.full_like(y, e))
     x, y, dom = torch.cat(xs), torch.cat(ys), torch.cat(ds)
     order = torch.argsort(y*len(xs) + dom, stable=True)

@@ -182,10 +182,12 @@ def _baseline(name:str, per_domain:bool):
             teachers = _domain_teachers(ctx)
             extra = ({d: dict(real=baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm, domains=[d])[:2]) for d in teachers}
                      if entry.needs_real_images else None)
+            each = lambda d, seed, make: _cached(folder/'domains'/d, dict(want, domain=d, seed=seed), make) # resume per domain
             x, y, _ = baselines.per_domain(lambda t, ipc, seed, **kw: entry.recover(t, K, ipc, size, seed=seed, **kw),
-                                           teachers, cfg.ipc, extra, seed=ctx.seed, **hp)
+                                           teachers, cfg.ipc, extra, seed=ctx.seed, cache=each, **hp)
             return x, y
-        images, _ = _cached(ctx.folder/(name + ('-per-domain' if per_domain else ''))/'distilled', want, run)
+        folder = ctx.folder/(name + ('-per-domain' if per_domain else ''))
+        images, _ = _cached(folder/'distilled', want, run)
         return images, None, 0
     return make
 
