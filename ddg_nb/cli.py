@@ -6,11 +6,35 @@
 from __future__ import annotations
 import sys, time, json, dataclasses
 from pathlib import Path
-from fastcore.script import call_parse, anno_parser, Param, bool_arg, store_true
+from typing import Annotated
+from fastcore.script import call_parse, anno_parser, bool_arg, store_true
 from .core import cache_dir, save_json
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table']
+
+# %% ../nbs/20_cli.ipynb #fa2321e5
+try: from fastcore.script import Param  # fastcore 1.x
+except ImportError:  # fastcore 2.x
+    def Param(help:str='', # the option's help text
+              type=str, # the type its values are parsed as
+              **kwargs # more `argparse.add_argument` options, e.g. `nargs='*'`
+             ):
+        "fastcore 1's `Param(help, type, **kwargs)` annotation in fastcore 2's spelling, `Annotated[type, help, kwargs]`."
+        return Annotated[type, help, kwargs]
+
+def _respell(parser, # the command's `argparse.ArgumentParser`
+             argv:list # its arguments
+            )->list:
+    "`argv` with each `--long_option` (or `--long-option`) spelled the way `parser` knows it."
+    known = {s for a in parser._actions for s in a.option_strings}
+    def one(a):
+        if not a.startswith('--') or a.split('=', 1)[0] in known: return a
+        name, eq, val = a.partition('=')
+        for alt in (name.replace('_', '-'), '--' + name[2:].replace('-', '_')):
+            if alt in known: return alt + eq + val
+        return a
+    return [one(a) for a in argv]
 
 # %% ../nbs/20_cli.ipynb #1b91073f
 COMMANDS = {}
@@ -32,7 +56,8 @@ def ddg(argv:list|None=None # arguments after `ddg` (default: `sys.argv[1:]`)
     name, rest = argv[0], argv[1:]
     if name not in COMMANDS: raise ValueError(f'unknown command {name!r}; known: {", ".join(COMMANDS)}')
     f = getattr(COMMANDS[name], '__wrapped__', COMMANDS[name])  # the function under `call_parse`
-    args = vars(anno_parser(f, prog=f'ddg {name}').parse_args(rest))
+    parser = anno_parser(f, prog=f'ddg {name}')
+    args = vars(parser.parse_args(_respell(parser, rest)))
     for k in ('pdb', 'xtra'): args.pop(k, None)
     return f(**args)
 

@@ -8,13 +8,14 @@ import base64, html, io, json, re
 from pathlib import Path
 import numpy as np
 import torch
-import ipywidgets as widgets
 from matplotlib.figure import Figure
 from matplotlib.colors import LogNorm
 from PIL import Image
 from fastcore.basics import patch
 from .core import atomic_write
 from .dtl import DTLResult, to_pixels
+try: import ipywidgets as widgets # only the two widget classes need it: `pip install "ddg_nb[widgets]"`
+except ImportError: widgets = None
 
 # %% auto #0
 __all__ = ['mix_weights', 'mixed_transfer', 'plot_transferred', 'style_curves', 'plot_loss_curves', 'layer_matrix',
@@ -199,22 +200,32 @@ def plot_layer_heatmap(history, # a `DTLResult` or its `history`
                        figsize:tuple=(7, 2.6) # inches
                       )->Figure:
     "Heatmap of a style term over BN layers (rows) and logged steps (columns)."
-    import seaborn as sns # imported here: it takes a second and only this plot needs it
     h, names = _history(history, domains)
     M = layer_matrix(h, kind, domain, names)
     steps, stride = h['step'], max(1, len(h['step']) // 10)
     fig = Figure(figsize=figsize, layout='constrained')
     ax = fig.subplots()
     norm = LogNorm(vmin=M[M > 0].min() if (M > 0).any() else 1e-12, vmax=max(M.max(), 1e-12)) if log else None
-    sns.heatmap(np.clip(M, 1e-12, None) if log else M, ax=ax, cmap='viridis', norm=norm, cbar_kws={'label': kind},
-                xticklabels=[s if i % stride == 0 else '' for i, s in enumerate(steps)], yticklabels=[f'BN {l}' for l in range(len(M))])
+    mesh = ax.pcolormesh(np.clip(M, 1e-12, None) if log else M, cmap='viridis', norm=norm)
+    fig.colorbar(mesh, ax=ax, label=kind)
+    cols = range(0, len(steps), stride)
+    ax.set_xticks([i + .5 for i in cols], [steps[i] for i in cols])
+    ax.set_yticks([l + .5 for l in range(len(M))], [f'BN {l}' for l in range(len(M))]); ax.invert_yaxis()
     what = {'avg_style': 'averaged-style loss of S (eq. 8)', 'per_style': 'per-domain style loss (eq. 9)'}[kind]
     if kind == 'per_style': what += ', ' + ('summed over domains' if domain is None else names[names.index(domain) if isinstance(domain, str) else int(domain)])
     ax.set_title(what, fontsize=10); ax.set_xlabel('step'); ax.set_ylabel('layer')
     return fig
 
+# %% ../nbs/13_widgets.ipynb #39ec2517
+class _WidgetsMissing:
+    "Base of the widget classes where ipywidgets is not installed: creating one raises an `ImportError` that says what to install."
+    def __new__(cls, *args, **kwargs):
+        raise ImportError(f'{cls.__name__} is an ipywidgets widget and ipywidgets is not installed: pip install "ddg_nb[widgets]" (Jupyter and Colab have it)')
+
+_VBox = widgets.VBox if widgets is not None else _WidgetsMissing
+
 # %% ../nbs/13_widgets.ipynb #3d5b9f71
-class TransferExplorer(widgets.VBox):
+class TransferExplorer(_VBox):
     "Widget: one synthetic image and psi's live mix of two seen domains, `lam*theta_e + (1-lam)*theta_e'`."
     def __init__(self, result:DTLResult, # a DTL run (from `train_dtl` or `load_dtl`, on any device)
                  classes:list|None=None, # names of the K classes
@@ -253,7 +264,7 @@ def update(self:TransferExplorer, *_):
     finally: self._busy = False
 
 # %% ../nbs/13_widgets.ipynb #87acf1d6
-class LossCurves(widgets.VBox):
+class LossCurves(_VBox):
     "Widget: the DTL style loss per layer (averaged, or per domain) and the CE terms over the steps."
     def __init__(self, history, # a `DTLResult` or its `history`
                  domains:list|None=None, # domain names (default: the result's)
