@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 from fastcore.script import call_parse, anno_parser, bool_arg, store_true
 from .core import cache_dir, save_json
+from .styleshapes import load_dataset
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table']
@@ -82,17 +83,6 @@ def styleshapes(root:str=None, # parent folder of `StyleShapes/` (default: the d
     return path
 
 # %% ../nbs/20_cli.ipynb #6e833a38
-def _load_data(dataset:str, data_root:str|None):
-    "The dataset to run on; StyleShapes is generated with its defaults (in `data_root` or the cache) when missing."
-    from ddg_nb.data import get_dataset
-    if dataset == 'StyleShapes':
-        from ddg_nb.styleshapes import make_styleshapes
-        root = Path(data_root) if data_root else cache_dir('data')
-        # generation renames a finished folder into place, so an existing StyleShapes/ is complete (whatever its size)
-        if not (root/'StyleShapes').is_dir(): make_styleshapes(root)
-        return get_dataset('StyleShapes', root)
-    return get_dataset(dataset, data_root)
-
 def teacher_table(teachers:list # `ddg_nb.models.Teacher`s, one per test domain
                  )->str:
     "Markdown table: test domain, seen-domain validation accuracy, unseen-domain accuracy, training time; and their average."
@@ -119,7 +109,7 @@ def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-la
            ):
     "Train an ERM teacher for each held-out domain and print their accuracy table."
     from ddg_nb.models import teacher_config, train_teacher
-    ds = _load_data(dataset, data_root)
+    ds = load_dataset(dataset, data_root)
     over = {k: v for k, v in dict(steps=steps, lr=lr, pretrained=pretrained, freeze_bn=freeze_bn).items() if v is not None}
     over['seed'] = seed
     cfg = teacher_config(preset, **over)
@@ -182,7 +172,7 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
               else f'\n{n} rows per test domain (every domain of the dataset): {grid}')
         return cfg
     t0 = time.time()
-    ds = _load_data(cfg.dataset, cfg.data_root)
+    ds = load_dataset(cfg.dataset, cfg.data_root)
     rows = run_experiment(cfg, ds)
     table = results_table(rows)
     print(f'\n{ds.name}, preset {preset!r}, IPC {cfg.ipc}, unseen-domain accuracy (%), {time.time() - t0:.0f} s:\n\n{table}')
@@ -232,9 +222,9 @@ def table(results:str, # a results.jsonl or a folder searched for them
           fmt:str='markdown', # markdown, csv or latex
           metric:str='test_acc' # test_acc (unseen domain) or val_acc (seen domains)
          ):
-    "Print the methods × test domains table of a results folder."
+    "Print the methods × test domains table of a results folder (a table per setting when its rows differ, e.g. in IPC)."
     from ddg_nb.pipeline import read_results
-    from ddg_nb.evaluate import results_table
-    t = results_table(read_results(results), fmt, metric)
+    from ddg_nb.evaluate import results_tables
+    t = results_tables(read_results(results), fmt, metric=metric)
     print(t)
     return t

@@ -10,14 +10,14 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions, optimizer_state_tensors,
-                         load_optimizer_state, same_settings)
+                         load_optimizer_state, same_settings, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
 from .relabel import RelabelConfig, Relabeler
 
 # %% auto #0
-__all__ = ['STUDENT_PRESETS', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult', 'train_student',
-           'condensation', 'result_row', 'results_table']
+__all__ = ['STUDENT_PRESETS', 'ROW_KEY', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
+           'train_student', 'condensation', 'row_settings', 'setting_groups', 'results_tables', 'results_table']
 
 # %% ../nbs/10_evaluate.ipynb #89daef01
 @dataclass
@@ -194,12 +194,74 @@ def condensation(n_images:int, # distilled images (all domains' sets, for per-do
     px = math.prod(image_shape)
     return dict(images=n_images/n_real, bytes=(n_images*px + 4*extra_parameters)/(n_real*px))
 
-def result_row(method:str, dataset:str, test_domain:str, ipc:int, seed:int, student:StudentResult, config:StudentConfig,
-               condensation:dict, seconds:dict, **extra)->dict:
-    "One result row (a JSON-able dict)."
-    return dict(method=method, dataset=dataset, test_domain=test_domain, ipc=ipc, seed=seed, student=config.model,
-                test_acc=student.test_acc, val_acc=student.val_acc, selected_epoch=student.selected_epoch,
-                condensation=condensation, seconds=seconds, versions=versions(), **extra)
+# %% ../nbs/10_evaluate.ipynb #10ffd029
+ROW_KEY = ('method', 'test_domain', 'seed') # what a table cell is indexed by (seeds averaged)
+
+def _hashable(v): return tuple(_hashable(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+def row_settings(row:dict # a result row
+                )->dict:
+    "The settings that decided `row`, flat: dataset, IPC, student and the dotted keys of its `config` (speed-only settings left out)."
+    flat = {k: row[k] for k in ('dataset', 'ipc', 'student') if k in row}
+    def walk(prefix, v):
+        if not isinstance(v, dict): flat[prefix] = _hashable(v); return
+        for k, x in v.items():
+            if k not in SPEED_SETTINGS: walk(f'{prefix}.{k}' if prefix else k, x)
+    if 'config' in row: walk('', row['config'])
+    return flat
+
+# %% ../nbs/10_evaluate.ipynb #8ed3bbd0
+def _fits(v:tuple, g:tuple)->bool: return all(a is None or a == b for a, b in zip(v, g))
+
+def _determined(k:str, kept:list, flat:list)->bool:
+    "Does the combination of the `kept` settings fix setting `k` in every row that has it?"
+    seen = {}
+    for f in flat:
+        if f.get(k) is not None and seen.setdefault(tuple(f.get(j) for j in kept), f[k]) != f[k]: return False
+    return True
+
+def setting_groups(rows:list # result rows
+                  )->list:
+    "`[(settings, rows)]`: `rows` split by the settings on which two rows of one method disagree (one group when none do)."
+    flat, by_method = [row_settings(r) for r in rows], {}
+    for r, f in zip(rows, flat): by_method.setdefault(r['method'], []).append(f)
+    keys = [k for k in sorted({k for fs in by_method.values() for k in set().union(*fs) if len({f.get(k) for f in fs}) > 1},
+                              key=lambda k: (k.count('.'), k))]
+    kept = []
+    for k in keys: # leave out a setting the kept ones determine (DTLConfig's batch size follows from IPC)
+        if not _determined(k, kept, flat): kept.append(k)
+    vals = [tuple(f.get(k) for k in kept) for f in flat]
+    tops = [g for g in dict.fromkeys(vals) if not any(h != g and _fits(g, h) for h in vals)] # the most specific combinations
+    tops.sort(key=lambda g: tuple((x is None, type(x).__name__, x) for x in g))
+    return [(dict(zip(kept, g)), [r for r, v in zip(rows, vals) if _fits(v, g)]) for g in tops]
+
+# %% ../nbs/10_evaluate.ipynb #95e0e9cc
+def _describe(settings:dict)->str: return ', '.join(f'{k}={v}' for k, v in settings.items() if v is not None)
+
+def _check_one_setting(rows:list):
+    "Raise (naming what differs) if `rows` hold several settings or repeat a (method, test domain, seed)."
+    groups = setting_groups(rows)
+    if len(groups) > 1:
+        raise ValueError(f'the rows come from {len(groups)} settings ({"; ".join(_describe(s) for s, _ in groups)}): one table would '
+                         'merge them; `results_tables` (or `ddg table`) prints a table per setting, or select the rows of one')
+    seen = {}
+    for r in rows:
+        k = tuple(r[x] for x in ROW_KEY)
+        if k in seen: raise ValueError(f'two rows for method {k[0]!r}, test domain {k[1]!r}, seed {k[2]} with the same settings')
+        seen[k] = r
+
+# %% ../nbs/10_evaluate.ipynb #762c5038
+def results_tables(rows:list, # result rows, of one setting or several
+                   fmt:str='markdown', # 'markdown', 'csv' or 'latex'
+                   **kwargs # more `results_table` arguments (`metric`, `methods`, `n_seeds`)
+                  )->str:
+    "One `results_table` per setting of `rows` (`setting_groups`), each under a line naming its setting."
+    groups = setting_groups(rows)
+    if len(groups) == 1: return results_table(rows, fmt, **kwargs)
+    mark = {'markdown': '**{}**', 'csv': '# {}', 'latex': '% {}'}.get(fmt, '{}')
+    methods = kwargs.pop('methods', None)
+    return '\n\n'.join(mark.format(_describe(s)) + '\n\n' + results_table(g, fmt, methods=[m for m in methods if any(r['method'] == m for r in g)] if methods else None, **kwargs)
+                        for s, g in groups)
 
 # %% ../nbs/10_evaluate.ipynb #defd1efa
 def _cell(vals:list, digits:int=1)->str:
@@ -213,8 +275,9 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
                   methods:list|None=None, # row order (default: first appearance)
                   n_seeds:bool=False # add a `seeds` column: how many seeds each row averages (for tables whose rows differ)
                  )->str:
-    "Methods × test domains (+ average) of `metric` in %, mean ± std over seeds."
+    "Methods × test domains (+ average) of `metric` in %, mean ± std over seeds, for rows of one setting (see `results_tables`)."
     if fmt not in ('markdown', 'csv', 'latex'): raise ValueError(f"fmt must be 'markdown', 'csv' or 'latex', got {fmt!r}")
+    _check_one_setting(rows)
     methods = methods or list(dict.fromkeys(r['method'] for r in rows))
     domains = list(dict.fromkeys(r['test_domain'] for r in rows))
     body = []

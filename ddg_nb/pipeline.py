@@ -8,18 +8,19 @@ import copy, json, time, logging, warnings, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
-from .core import get_device, save_json, load_json, atomic_write, versions, same_settings
+from .core import get_device, save_json, load_json, atomic_write, versions, same_settings, settings_hash
 from .data import domainbed_splits, test_transform
+from .styleshapes import load_dataset
 from .models import TeacherConfig, TEACHER_PRESETS, train_teacher, model_mean_std, Teacher
 from .style import domain_styles, save_styles, load_styles
 from .dtl import DTLConfig, train_dtl, sample_real_images
 from .relabel import RelabelConfig
-from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation, results_table)
+from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation, results_table, results_tables)
 
 # %% auto #0
-__all__ = ['METHODS', 'ABLATIONS', 'CPU_BASELINES', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method', 'get_method',
-           'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank', 'run_experiment',
-           'read_results', 'plot_results', 'save_figures']
+__all__ = ['METHODS', 'DTL_USES', 'ABLATIONS', 'CPU_BASELINES', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method',
+           'get_method', 'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank',
+           'run_experiment', 'read_results', 'plot_results', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -61,12 +62,14 @@ class Method:
     description:str=''
     relabel:dict=field(default_factory=dict) # `RelabelConfig` fields this row sets (e.g. `dsm_mix=False`)
     same_as:str|None=None # another method whose row this one is (same images, psi and relabel): copied, not retrained
+    uses:tuple=() # `ExperimentConfig` keys its row depends on beyond teacher, relabel, student and IPC (dotted: `baselines.rded`)
 
 METHODS = {}
+DTL_USES = ('dtl', 'dtl_init', 'dsm_p') # what a method built on `ctx.dtl()` depends on
 
-def register_method(name:str, description:str='', same_as:str|None=None, **relabel):
+def register_method(name:str, description:str='', same_as:str|None=None, uses:tuple=(), **relabel):
     "Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `relabel`: its `RelabelConfig` fields."
-    def deco(f): METHODS[name] = Method(name, f, description, relabel, same_as); return f
+    def deco(f): METHODS[name] = Method(name, f, description, relabel, same_as, tuple(uses)); return f
     return deco
 
 def get_method(name:str)->Method:
@@ -84,7 +87,7 @@ class StageContext:
     teacher:Teacher
     styles:dict
     seed:int
-    folder:Path # out/<dataset>/<test domain>/seed<k>
+    folder:Path # out/<dataset>/<test domain>/seed<k>/ipc<n>
     log:logging.Logger
     _dtl:dict=field(default_factory=dict)
     @property
@@ -105,7 +108,7 @@ class StageContext:
             self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes), self.config.ipc, init=init,
                                        image_size=self.config.teacher.image_size, config=cfg, out_dir=self.folder/folder,
                                        device=self.config.device, progress=True)
-            self.log.info(f'{self.folder.parent.name} {self.folder.name}: {folder} ready ({time.time() - t0:.0f} s)')
+            self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {folder} ready ({time.time() - t0:.0f} s)')
         return self._dtl[key]
 
 def _n_params(m)->int: return sum(p.numel() for p in m.parameters())
@@ -115,13 +118,13 @@ register_method('erm', 'ERM on all real training images of the seen domains (upp
 @register_method('random', 'a random real subset of the seen domains (ipc per class), relabelled by the teacher')
 def _random(ctx): return ctx.real_images(), None, 0
 
-@register_method('random+dsm', "the same random real images, relabelled through DTL's psi with domain style mixing")
+@register_method('random+dsm', "the same random real images, relabelled through DTL's psi with domain style mixing", uses=DTL_USES)
 def _random_dsm(ctx): psi = ctx.dtl().transfer; return ctx.real_images(), psi, _n_params(psi)
 
-@register_method('dtl', 'DTL images (Algorithm 1), relabelled without domain style mixing')
+@register_method('dtl', 'DTL images (Algorithm 1), relabelled without domain style mixing', uses=DTL_USES)
 def _dtl(ctx): return ctx.dtl().images, None, 0
 
-@register_method('dtl+dsm', 'DTL images relabelled through psi with domain style mixing (the paper)')
+@register_method('dtl+dsm', 'DTL images relabelled through psi with domain style mixing (the paper)', uses=DTL_USES)
 def _dtl_dsm(ctx): r = ctx.dtl(); return r.images, r.transfer, _n_params(r.transfer)
 
 # %% ../nbs/12_pipeline.ipynb #21e01583
@@ -143,11 +146,11 @@ def _per_domain_sets(ctx, normalized:bool)->torch.Tensor:
     K, ipc = len(ctx.dataset.classes), ctx.config.ipc
     return torch.stack([x.view(K, ipc, *x.shape[1:]) for x in sets], 1).flatten(0, 2) # [K, E, ipc, ...] -> class-major
 
-register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'])(lambda ctx: (_per_domain_sets(ctx, False), None, 0))
-register_method('dtl/per-style', ABLATIONS['per-style'])(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
-register_method('dtl/no-psi', ABLATIONS['no-psi'])(lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
-register_method('dtl/no-dsm', ABLATIONS['no-dsm'], dsm_mix=False)(METHODS['dtl+dsm'].make)
-register_method('dtl/dsm', ABLATIONS['dsm'], same_as='dtl+dsm')(METHODS['dtl+dsm'].make)
+register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, False), None, 0))
+register_method('dtl/per-style', ABLATIONS['per-style'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
+register_method('dtl/no-psi', ABLATIONS['no-psi'], uses=DTL_USES)(lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
+register_method('dtl/no-dsm', ABLATIONS['no-dsm'], uses=DTL_USES, dsm_mix=False)(METHODS['dtl+dsm'].make)
+register_method('dtl/dsm', ABLATIONS['dsm'], same_as='dtl+dsm', uses=DTL_USES)(METHODS['dtl+dsm'].make)
 
 # %% ../nbs/12_pipeline.ipynb #e2f8281a
 def _cached(path:Path, want:dict, make)->tuple:
@@ -164,7 +167,7 @@ def _domain_teachers(ctx)->dict:
     "One teacher per seen domain (BN trained), trained once per test domain."
     from ddg_nb.baselines import train_domain_teachers
     cfg = dataclasses.replace(ctx.config.teacher, freeze_bn=False)
-    return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg, out_dir=ctx.folder.parent/'domain_teachers',
+    return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg, out_dir=ctx.folder.parent.parent/'domain_teachers',
                                                          device=ctx.config.device, progress=False).items()}
 
 def _baseline(name:str, per_domain:bool):
@@ -194,8 +197,9 @@ def _baseline(name:str, per_domain:bool):
 def _register_baselines():
     from ddg_nb import baselines
     for name in baselines.METHODS:
-        register_method(name, f'{name} across domains: one teacher of all seen domains (BN frozen), one set')(_baseline(name, False))
-        register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain')(_baseline(name, True))
+        uses = (f'baselines.{name}',)
+        register_method(name, f'{name} across domains: one teacher of all seen domains (BN frozen), one set', uses=uses)(_baseline(name, False))
+        register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain', uses=uses)(_baseline(name, True))
 _register_baselines()
 
 # %% ../nbs/12_pipeline.ipynb #d989d7a5
@@ -316,30 +320,35 @@ def _erm_row(ctx:StageContext, cfg:ExperimentConfig)->dict:
     if (s.model, s.pretrained, s.image_size) == (t.model, t.pretrained, t.image_size): teacher = ctx.teacher
     else:
         erm = dataclasses.replace(t, model=s.model, pretrained=s.pretrained, image_size=s.image_size, seed=ctx.seed)
-        teacher = train_teacher(ctx.dataset, ctx.splits.test_domain, erm, out_dir=ctx.folder/'erm', device=cfg.device)
+        teacher = train_teacher(ctx.dataset, ctx.splits.test_domain, erm, out_dir=ctx.folder.parent/'erm', device=cfg.device) # any IPC
     sel = select_evaluation(teacher.history)
     n = sum(len(v) for v in ctx.splits.train.values())
     return dict(test_acc=sel['test_acc'], val_acc=sel['val_acc'], selected_step=sel['step'],
                 condensation=dict(images=1., bytes=1.), n_images=n, seconds=dict(train=teacher.metrics.get('train_seconds')))
 
-def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test)->dict:
+def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
     t0 = time.time()
     images, transfer, extra = method.make(ctx)
     t_make = time.time() - t0
     relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
     student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed)
-    res = train_student(ctx.teacher.model, images, val, test, student_cfg, relabel, transfer, out_dir=ctx.folder/method.name.replace('/', '-'), device=cfg.device)
+    res = train_student(ctx.teacher.model, images, val, test, student_cfg, relabel, transfer, out_dir=folder, device=cfg.device)
     n_real = sum(len(v) for v in ctx.splits.train.values())
     return dict(test_acc=res.test_acc, val_acc=res.val_acc, selected_epoch=res.selected_epoch, n_images=len(images),
                 condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
                 seconds=dict(distill=t_make, student=res.train_seconds))
 
+def _setting(d:dict, key:str):
+    "The value of a dotted `key` of the configuration dict `d` (`baselines.rded`: `{}` when unset)."
+    head, _, rest = key.partition('.')
+    if rest: return d[head].get(rest, {})
+    return {k: v for k, v in d['dtl'].items() if k != 'ipc'} if head == 'dtl' else d[head] # dtl.ipc is `ipc`, recorded once
+
 def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int)->dict:
-    d = asdict(cfg)
-    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **get_method(method).relabel}, student=d['student'], ipc=cfg.ipc)
-    base = method.removesuffix('-per-domain')
-    if method in ('dtl', 'dtl+dsm', 'random+dsm') or method.startswith('dtl/'): keep.update(dtl=d['dtl'], dtl_init=cfg.dtl_init, dsm_p=cfg.dsm_p)
-    elif base in cfg.baselines: keep.update(baseline=cfg.baselines[base]) # only a row's own settings decide whether it is redone
+    "A row's identity: what every row depends on, and the settings its method declares (`Method.uses`); nothing else."
+    d, m = asdict(cfg), get_method(method)
+    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **m.relabel}, student=d['student'], ipc=cfg.ipc)
+    keep.update({k: _setting(d, k) for k in m.uses})
     return dict(method=method, dataset=None, test_domain=test_domain, seed=seed, config=keep)
 
 # %% ../nbs/12_pipeline.ipynb #4e2b8cae
@@ -347,9 +356,8 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
                    dataset=None # a `MultiDomainDataset` (default: loaded from `config.dataset` / `config.data_root`)
                   )->list:
     "Run every (test domain, seed, method) of `config`, skipping finished stages; returns the result rows."
-    from ddg_nb.cli import _load_data
     cfg = config
-    ds = dataset if dataset is not None else _load_data(cfg.dataset, cfg.data_root)
+    ds = dataset if dataset is not None else load_dataset(cfg.dataset, cfg.data_root)
     base = Path(cfg.out)/ds.name
     log = _logger(base/'run.log')
     domains = [ds.domain_name(d) for d in cfg.test_domains] if cfg.test_domains else list(ds.domains)
@@ -360,7 +368,7 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
         for d in domains:
             if d not in stages: stages[d] = _domain_stages(cfg, ds, d, base, log)
             splits, teacher, styles, val, test = stages[d]
-            ctx = StageContext(cfg, ds, splits, teacher, styles, seed, base/d/f'seed{seed}', log)
+            ctx = StageContext(cfg, ds, splits, teacher, styles, seed, base/d/f'seed{seed}'/f'ipc{cfg.ipc}', log)
             for m in cfg.methods:
                 rows.append(_row(ctx, m, val, test))
                 _write_results(base)
@@ -370,7 +378,8 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
     cfg, d, seed = ctx.config, ctx.splits.test_domain, ctx.seed
     want = _row_want(cfg, m, d, seed); want['dataset'] = ctx.dataset.name
-    path = ctx.folder/m.replace('/', '-')/'row.json'
+    folder = ctx.folder/m.replace('/', '-')/f"{cfg.student.model}-{settings_hash(want['config'])}" # one folder per setting
+    path = folder/'row.json'
     row = _read_valid(path, want)
     if row is not None: ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}'); return row
     t0, method = time.time(), (None if m == 'erm' else get_method(m))
@@ -378,7 +387,7 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
         src = _row(ctx, method.same_as, val, test)
         row = {**src, **want, 'same_as': method.same_as}
     else:
-        row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test)),
+        row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test, folder)),
                'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
     save_json(row, path)
     ctx.log.info(f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
@@ -425,16 +434,16 @@ def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     return splits, teacher, styles, val, ds.subset(d, splits.test, preload=size)
 
 def _write_results(base:Path):
-    "`results.jsonl` (every row.json under `base`, without the nested configuration) and `results.md`, atomically."
+    "`results.jsonl` (every row.json under `base`, with the configuration that identifies it) and `results.md`, atomically."
     order = list(METHODS)
     rows = []
-    for p in base.glob('*/seed*/*/row.json'):
+    for p in base.glob('*/seed*/ipc*/*/*/row.json'):
         try: rows.append(load_json(p))
         except ValueError: pass # a damaged row is recomputed when the run reaches it
     rows.sort(key=lambda r: (r['test_domain'], r['seed'], order.index(r['method']) if r['method'] in order else len(order), r['method']))
     with atomic_write(base/'results.jsonl', 'w') as f:
-        for r in rows: f.write(json.dumps({k: v for k, v in r.items() if k != 'config'}) + '\n')
-    with atomic_write(base/'results.md', 'w') as f: f.write(results_table(rows, methods=[m for m in order if any(r['method'] == m for r in rows)]) + '\n')
+        for r in rows: f.write(json.dumps(r) + '\n')
+    with atomic_write(base/'results.md', 'w') as f: f.write(results_tables(rows, methods=[m for m in order if any(r['method'] == m for r in rows)]) + '\n')
 
 def read_results(path:str|Path # a results.jsonl, or a folder searched for them
                 )->list:
@@ -480,7 +489,7 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
     out = []
     fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight'); plt.close(fig); out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
-        dtl = base/d/f'seed{config.seeds[0]}'/'dtl'
+        dtl = base/d/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl'
         if not (dtl/'dtl.json').exists(): continue
         shutil.copyfile(dtl/'images.png', figs/f'{d}_images.png'); out.append(figs/f'{d}_images.png')
         if (dtl/'transferred.png').exists(): # labelled: a row per class, a column for S and for each seen domain's copy

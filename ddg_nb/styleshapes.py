@@ -9,10 +9,10 @@ from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
-from .core import save_json, load_json
+from .core import save_json, load_json, cache_dir
 
 # %% auto #0
-__all__ = ['CLASSES', 'DOMAINS', 'draw_styleshape', 'make_styleshapes']
+__all__ = ['CLASSES', 'DOMAINS', 'draw_styleshape', 'make_styleshapes', 'load_dataset']
 
 # %% ../nbs/02_styleshapes.ipynb #945eb746
 CLASSES = ('circle', 'crescent', 'cross', 'heart', 'square', 'star', 'triangle')
@@ -313,3 +313,14 @@ def make_styleshapes(root:str|Path, # parent folder; the dataset goes to `root/S
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+# %% ../nbs/02_styleshapes.ipynb #58d91e3b
+def load_dataset(dataset:str, # a registered name (PACS, ...), a DomainBed-layout folder name, or StyleShapes
+                 data_root:str|Path|None=None # folder holding the dataset folder (StyleShapes: default the ddg_nb cache)
+                ):
+    "The `MultiDomainDataset` named `dataset`; StyleShapes is made first where `data_root` has none."
+    from ddg_nb.data import get_dataset
+    if dataset != 'StyleShapes': return get_dataset(dataset, data_root)
+    root = Path(data_root) if data_root else cache_dir('data')
+    if not (root/'StyleShapes').is_dir(): make_styleshapes(root)
+    return get_dataset('StyleShapes', root)

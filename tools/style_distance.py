@@ -16,10 +16,11 @@ from pathlib import Path
 import torch
 from fastcore.script import call_parse
 
-def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset folder (teacher, styles, seed*/dtl)
+def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset folder (teacher, styles, seed*/ipc*/dtl)
                     data_root:str|Path|None, # the folder holding the dataset (None: `ddg_nb.data.data_root()`)
                     test_domain:str, # the held-out domain to analyse
                     seed:int=0, # the run's seed (which random images and which DTL run)
+                    ipc:int=10, # the run's images per class (its `seed<k>/ipc<n>` folder)
                     n_test:int=600 # held-out images used to estimate its style
                    )->dict:
     "Normalized style losses of the random and DTL sets against the averaged seen, each seen and the held-out style."
@@ -30,15 +31,16 @@ def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset
     from ddg_nb.style import load_styles, average_style, domain_styles
     from ddg_nb.losses import avg_style_loss
     folder = Path(folder); base = folder/test_domain
-    for need in ('teacher', 'styles.safetensors', f'seed{seed}/dtl'):
-        if not (base/need).exists(): raise FileNotFoundError(f'{base/need} is missing: run the pipeline for {test_domain!r}, seed {seed} first')
+    run = base/f'seed{seed}'/f'ipc{ipc}'
+    for need in ('teacher', 'styles.safetensors', f'seed{seed}/ipc{ipc}/dtl'):
+        if not (base/need).exists(): raise FileNotFoundError(f'{base/need} is missing: run the pipeline for {test_domain!r}, seed {seed}, IPC {ipc} first')
     ds = get_dataset(folder.name, data_root)
     tcfg = load_json(base/'teacher'/'teacher.json')['config']
     teacher = load_teacher(base/'teacher', 'cpu', channels_last=False).model.eval()
     mean, std, size = *model_mean_std(teacher), tcfg['image_size']
     splits = domainbed_splits(ds, test_domain, tcfg['holdout_fraction'], tcfg['split_seed'])
-    random = sample_real_images(ds, splits, load_dtl(base/f'seed{seed}'/'dtl').config.ipc, size, mean, std, seed=seed)[0]
-    dtl = load_dtl(base/f'seed{seed}'/'dtl').images
+    random = sample_real_images(ds, splits, ipc, size, mean, std, seed=seed)[0]
+    dtl = load_dtl(run/'dtl').images
     bank = load_styles(base/'styles.safetensors')
     pick = torch.randperm(len(splits.test), generator=torch.Generator().manual_seed(0))[:n_test].tolist()
     sub = ds.subset(test_domain, [splits.test[i] for i in pick], preload=size)
@@ -57,6 +59,7 @@ def main(folder:str, # `OUT/<dataset>` of a finished run, e.g. runs/PACS
          data_root:str=None, # the folder holding the dataset (default: ddg_nb.data.data_root())
          test_domains:str=None, # comma-separated held-out domains (default: every one in the folder with a DTL run)
          seed:int=0, # the run's seed
+         ipc:int=10, # the run's images per class
          n_test:int=600, # held-out images used to estimate its style
          out:str=None): # also write the results as JSON lines to this file
     "Print, per held-out domain, how far the random and DTL sets' styles are from the seen and the held-out styles."
@@ -64,9 +67,9 @@ def main(folder:str, # `OUT/<dataset>` of a finished run, e.g. runs/PACS
     from ddg_nb.core import atomic_write
     torch.set_num_threads(1)
     rows = []
-    doms = test_domains.split(',') if test_domains else sorted(p.parents[2].name for p in Path(folder).glob(f'*/seed{seed}/dtl/dtl.json'))
+    doms = test_domains.split(',') if test_domains else sorted(p.parents[3].name for p in Path(folder).glob(f'*/seed{seed}/ipc{ipc}/dtl/dtl.json'))
     for dom in doms:
-        r = style_distances(folder, data_root, dom, seed, n_test); rows.append(dict(r, seed=seed, n_test=n_test))
+        r = style_distances(folder, data_root, dom, seed, ipc, n_test); rows.append(dict(r, seed=seed, ipc=ipc, n_test=n_test))
         print(f"{dom}: averaged seen style -> {dom}: {r['avg_seen_to_unseen']}; each seen style -> {dom}: "
               + ', '.join(f'{e} {v}' for e, v in r['seen_to_unseen'].items()) + f"; DTL moved the pixels by {r['pixel_change']:.1%}")
         for k in ('random', 'dtl'):
