@@ -11,8 +11,8 @@ import torch
 
 # %% auto #0
 __all__ = ['SPEED_SETTINGS', 'get_device', 'seed_everything', 'atomic_write', 'save_json', 'load_json', 'save_tensors',
-           'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'same_settings',
-           'settings_hash', 'cache_dir', 'sha256sum']
+           'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed',
+           'same_settings', 'settings_hash', 'cache_dir', 'sha256sum']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -112,24 +112,24 @@ def versions()->dict:
 # %% ../nbs/00_core.ipynb #f94c3e22
 SPEED_SETTINGS = ('channels_last',) # configuration fields that change speed, not what is computed
 
-def _without_speed(v):
-    "`v` with the `SPEED_SETTINGS` keys of every nested dict removed."
-    if isinstance(v, dict): return {k: _without_speed(x) for k, x in v.items() if k not in SPEED_SETTINGS}
-    if isinstance(v, (list, tuple)): return [_without_speed(x) for x in v]
+def without_speed(v):
+    "`v` with the `SPEED_SETTINGS` keys of every nested dict removed (tuples become lists)."
+    if isinstance(v, dict): return {k: without_speed(x) for k, x in v.items() if k not in SPEED_SETTINGS}
+    if isinstance(v, (list, tuple)): return [without_speed(x) for x in v]
     return v
 
 def same_settings(saved:dict, # a record read back from an artifact's JSON
                   want:dict # what this run would record (JSON-like: lists, not tuples)
                  )->bool:
     "Does `saved` agree with `want` on every key of `want`, ignoring `SPEED_SETTINGS` at any depth?"
-    return all(_without_speed(saved.get(k)) == _without_speed(v) for k, v in want.items())
+    return all(without_speed(saved.get(k)) == without_speed(v) for k, v in want.items())
 
 # %% ../nbs/00_core.ipynb #e663db19
 def settings_hash(settings:dict, # JSON-like settings (what decides an artifact)
                   n:int=8 # hex digits kept
                  )->str:
     "A short stable hash of `settings`: keys sorted, tuples as lists, `SPEED_SETTINGS` left out."
-    s = json.dumps(_without_speed(json.loads(json.dumps(settings))), sort_keys=True)
+    s = json.dumps(without_speed(json.loads(json.dumps(settings))), sort_keys=True)
     return hashlib.sha256(s.encode()).hexdigest()[:n]
 
 # %% ../nbs/00_core.ipynb #e6b74e90

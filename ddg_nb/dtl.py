@@ -15,6 +15,7 @@ from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss
 from .transfer import TransferNet
+from .stage import Checkpoint, tensor_fingerprint
 
 # %% auto #0
 __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'pixel_bounds', 'stack_styles', 'dtl_step_losses', 'DTLResult', 'to_pixels',
@@ -194,6 +195,7 @@ class DTLResult:
     config:DTLConfig
     mean:tuple # the teacher's input normalization
     std:tuple
+    inputs:dict|None=None # fingerprints of the teacher, the style bank and the initial images it was computed from
     @property
     def thetas(self)->torch.Tensor: return self.transfer.thetas()
     @torch.no_grad()
@@ -214,17 +216,14 @@ def _save_state(path:Path, S:list, opts:list, transfer, opt_psi, g:torch.Generat
     ot, og = optimizer_state_tensors(opt_psi, 'optpsi'); t.update(ot)
     t.update({f'psi.{k}': v for k, v in transfer.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.g'] = g.get_state()
-    save_tensors(t, path/'dtl_checkpoint.safetensors')
-    save_json(dict(meta, visit=visit, history=history, groups=groups, psi_groups=og), path/'dtl_checkpoint.json')
+    Checkpoint(path/'dtl_checkpoint.safetensors', meta).save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og))
 
 def _load_state(path:Path, S:list, opts:list, transfer, opt_psi, g:torch.Generator, meta:dict, device):
     "Restore a checkpoint into the given objects; returns `(next visit, history)` or None when there is no matching one."
-    if not (path/'dtl_checkpoint.json').exists(): return None
+    saved = Checkpoint(path/'dtl_checkpoint.safetensors', meta).load(device) # one atomic file, of this configuration
+    if saved is None: return None
+    t, ck = saved
     try:
-        ck = load_json(path/'dtl_checkpoint.json')
-        if not same_settings(ck, meta):
-            warnings.warn(f'{path}: the DTL checkpoint is from another configuration; starting over'); return None
-        t = load_tensors(path/'dtl_checkpoint.safetensors', device)
         with torch.no_grad():
             for j, s in enumerate(S): s.copy_(t[f'S.{j}'])
         for j, o in enumerate(opts): load_optimizer_state(o, t, ck['groups'][j], f'optS.{j}')
@@ -232,7 +231,7 @@ def _load_state(path:Path, S:list, opts:list, transfer, opt_psi, g:torch.Generat
         transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
         torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
         return ck['visit'] + 1, ck['history']
-    except (ValueError, KeyError, RuntimeError) as e:
+    except (KeyError, RuntimeError) as e:
         warnings.warn(f'{path}: unreadable DTL checkpoint ({e}); starting over'); return None
 
 # %% ../nbs/07_dtl.ipynb #982fd379
@@ -263,14 +262,14 @@ def save_dtl(result:DTLResult, # a finished run
     save_tensors({'images': result.images, 'labels': result.labels, **psi}, out/'dtl.safetensors')
     save_json(dict(config=asdict(cfg), domains=result.domains, n_classes=int(result.labels.max()) + 1,
                    image_shape=list(result.images.shape[1:]), mean=list(result.mean), std=list(result.std),
-                   history=result.history, versions=versions()), out/'dtl.json')
+                   history=result.history, inputs=result.inputs, versions=versions()), out/'dtl.json')
     first = torch.arange(0, len(result.images), cfg.ipc)  # the first image of every class
     save_grid(to_pixels(result.images, result.mean, result.std), out/'images.png', nrow=cfg.ipc)
     if result.transfer is None: (out/'transferred.png').unlink(missing_ok=True)
     else:
         rows = [result.images[first]] + [result.transferred(e)[first].cpu() for e in range(len(result.domains))]
         save_grid(to_pixels(torch.stack(rows, 1).flatten(0, 1), result.mean, result.std), out/'transferred.png', nrow=1 + len(result.domains))
-    for f in ['dtl_checkpoint.safetensors', 'dtl_checkpoint.json']: (out/f).unlink(missing_ok=True)
+    (out/'dtl_checkpoint.safetensors').unlink(missing_ok=True)
 
 def load_dtl(out_dir:str|Path, # a folder written by `save_dtl`
              device='cpu')->DTLResult:
@@ -282,7 +281,7 @@ def load_dtl(out_dir:str|Path, # a folder written by `save_dtl`
         transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
         if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
         transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')}); transfer.eval()
-    return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']), tuple(rec['std']))
+    return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']), tuple(rec['std']), rec.get('inputs'))
 
 def _load_done(out:Path, meta:dict, device)->DTLResult|None:
     "A finished run in `out` with the same configuration, or None."
@@ -352,7 +351,8 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     total_steps = sum(v.steps for v in schedule)
     history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers', 'per_style_layers']}
     out = Path(out_dir) if out_dir is not None else None
-    meta = dict(config=asdict(cfg), domains=domains, n_classes=n_classes, image_shape=list(images.shape[1:]))
+    inputs = dict(teacher=tensor_fingerprint(teacher), styles=tensor_fingerprint(styles), init=tensor_fingerprint(init))
+    meta = dict(config=asdict(cfg), domains=domains, n_classes=n_classes, image_shape=list(images.shape[1:]), inputs=inputs)
     start = 0
     if out is not None:
         done = _load_done(out, meta, device)
@@ -390,7 +390,7 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     finally:
         bar.close(); teacher.train(was_training)
         for p, r in zip(teacher.parameters(), grads): p.requires_grad_(r)
-    result = DTLResult(_assemble(S, schedule, images).cpu(), labels, transfer.eval() if cfg.transfer else None, domains, history, cfg, mean, std)
+    result = DTLResult(_assemble(S, schedule, images).cpu(), labels, transfer.eval() if cfg.transfer else None, domains, history, cfg, mean, std, inputs)
     if out is not None: save_dtl(result, out)
     return result
 

@@ -13,6 +13,7 @@ from .core import (get_device, seed_everything, save_tensors, load_tensors, save
                          load_optimizer_state, same_settings, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
+from .stage import Checkpoint, tensor_fingerprint
 from .relabel import RelabelConfig, Relabeler
 
 # %% auto #0
@@ -132,20 +133,18 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5*(1 + math.cos(math.pi*min(t, total)/total)))
     out = Path(out_dir) if out_dir is not None else None
-    meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images), dsm=transfer is not None))) # as read back
+    inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images), transfer=tensor_fingerprint(transfer))
+    meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images), dsm=transfer is not None, inputs=inputs)))
     start, history, best, t_spent = 0, [], None, 0.
-    if out is not None and (out/'student_checkpoint.json').exists():
-        try:
-            ck = load_json(out/'student_checkpoint.json')
-            if same_settings(ck, meta):
-                t = load_tensors(out/'student_checkpoint.safetensors', device)
-                student.load_state_dict({k[8:]: v for k, v in t.items() if k.startswith('student.')})
-                load_optimizer_state(opt, t, ck['groups'])
-                sched.load_state_dict(ck['sched']); g.set_state(t['rng.g'].cpu()); torch.set_rng_state(t['rng.torch'].cpu())
-                best = {k[5:]: v for k, v in t.items() if k.startswith('best.')} or None
-                start, history, t_spent = ck['epoch'], ck['history'], ck['seconds']
-            else: warnings.warn(f'{out}: the student checkpoint is from another configuration; starting over')
-        except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable student checkpoint ({e}); starting over')
+    ck = Checkpoint(out/'student_checkpoint.safetensors', meta) if out is not None else None # one atomic file
+    saved = ck.load(device) if ck is not None else None
+    if saved is not None:
+        t, st = saved
+        student.load_state_dict({k[8:]: v for k, v in t.items() if k.startswith('student.')})
+        load_optimizer_state(opt, t, st['groups'])
+        sched.load_state_dict(st['sched']); g.set_state(t['rng.g'].cpu()); torch.set_rng_state(t['rng.torch'].cpu())
+        best = {k[5:]: v for k, v in t.items() if k.startswith('best.')} or None
+        start, history, t_spent = st['epoch'], st['history'], st['seconds']
     t0 = time.time() - t_spent
     running = torch.zeros((), device=device)
     bar = tqdm(range(start, cfg.epochs), desc='student', initial=start, total=cfg.epochs, disable=not progress)
@@ -169,19 +168,18 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
                 history[-1]['test_acc'] = accuracy(student, test, batch_transform=plain)
                 best = {k: v.detach().clone() for k, v in student.state_dict().items()}
             bar.set_postfix(val=f'{va:.3f}', unseen=f"{select_evaluation(history)['test_acc']:.3f}")
-            if out is not None and done < cfg.epochs:
+            if ck is not None and done < cfg.epochs:
                 ot, groups = optimizer_state_tensors(opt)
-                save_tensors({**ot, **{f'student.{k}': v for k, v in student.state_dict().items()}, **{f'best.{k}': v for k, v in best.items()},
-                              'rng.g': g.get_state(), 'rng.torch': torch.get_rng_state()}, out/'student_checkpoint.safetensors')
-                save_json(dict(meta, epoch=done, history=history, groups=groups, sched=sched.state_dict(), seconds=time.time() - t0),
-                          out/'student_checkpoint.json')
+                ck.save({**ot, **{f'student.{k}': v for k, v in student.state_dict().items()}, **{f'best.{k}': v for k, v in best.items()},
+                         'rng.g': g.get_state(), 'rng.torch': torch.get_rng_state()},
+                        dict(epoch=done, history=history, groups=groups, sched=sched.state_dict(), seconds=time.time() - t0))
     sel = select_evaluation(history)
     student.load_state_dict(best)
     res = StudentResult(sel['val_acc'], sel['test_acc'], sel['epoch'], history, time.time() - t0, student.eval())
     if out is not None:
         save_json(dict(meta, val_acc=res.val_acc, test_acc=res.test_acc, selected_epoch=res.selected_epoch, history=history,
                        train_seconds=res.train_seconds, versions=versions()), out/'student.json')
-        for f in ['student_checkpoint.safetensors', 'student_checkpoint.json']: (out/f).unlink(missing_ok=True)
+        ck.clear()
     return res
 
 # %% ../nbs/10_evaluate.ipynb #cee366bb
@@ -201,13 +199,14 @@ def _hashable(v): return tuple(_hashable(x) for x in v) if isinstance(v, (list, 
 
 def row_settings(row:dict # a result row
                 )->dict:
-    "The settings that decided `row`, flat: dataset, IPC, student and the dotted keys of its `config` (speed-only settings left out)."
+    "The settings that decided `row`, flat: dataset, IPC, student, the dotted keys of its `config` and `inputs` (speed-only settings left out)."
     flat = {k: row[k] for k in ('dataset', 'ipc', 'student') if k in row}
     def walk(prefix, v):
         if not isinstance(v, dict): flat[prefix] = _hashable(v); return
         for k, x in v.items():
             if k not in SPEED_SETTINGS: walk(f'{prefix}.{k}' if prefix else k, x)
     if 'config' in row: walk('', row['config'])
+    if 'inputs' in row: walk('inputs', row['inputs']) # e.g. the teacher's key: rows of another teacher are another setting
     return flat
 
 # %% ../nbs/10_evaluate.ipynb #8ed3bbd0

@@ -10,7 +10,9 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state, same_settings)
+                         optimizer_state_tensors, load_optimizer_state, same_settings, settings_hash)
+import ddg_nb
+from .stage import Checkpoint, data_fingerprint
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
@@ -168,10 +170,17 @@ class Teacher:
     test_domain:str
     history:list=field(default_factory=list) # per evaluation: step, loss, seen val acc (per domain), unseen acc
     metrics:dict=field(default_factory=dict) # final: val_acc, test_acc, wall_time
+    data:str|None=None # `ddg_nb.stage.data_fingerprint` of the dataset's files it was trained and evaluated on
+    version:str|None=None # the ddg_nb version that trained it
+    def identity(self)->dict:
+        "What decided this teacher: configuration, dataset, classes, domains, the data's fingerprint and the ddg_nb version."
+        return dict(config=asdict(self.config), dataset=self.dataset, classes=list(self.classes), seen_domains=list(self.seen_domains),
+                    test_domain=self.test_domain, data=self.data, version=self.version)
+    @property
+    def key(self)->str: return settings_hash(self.identity()) # what stages computed from this teacher record
     def record(self)->dict:
         "The JSON-able record saved beside the weights."
-        return dict(config=asdict(self.config), dataset=self.dataset, classes=list(self.classes), seen_domains=list(self.seen_domains),
-                    test_domain=self.test_domain, history=self.history, metrics=self.metrics, versions=versions())
+        return dict(self.identity(), history=self.history, metrics=self.metrics, versions=versions())
 
 # %% ../nbs/03_models.ipynb #f1e6be95
 def _seen_data(dataset, splits, test_domain:str, size:int)->tuple:
@@ -197,8 +206,7 @@ def _save_checkpoint(path:Path, model, opt, g:torch.Generator, g_aug:torch.Gener
     t, groups = optimizer_state_tensors(opt)
     t.update({f'model.{k}': v for k, v in model.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.sampler'] = g.get_state(); t['rng.augment'] = g_aug.get_state()
-    save_tensors(t, path/'checkpoint.safetensors')
-    save_json(dict(record, step=step, history=history, param_groups=groups), path/'checkpoint.json')
+    Checkpoint(path/'checkpoint.safetensors', record).save(t, dict(step=step, history=history, param_groups=groups))
 
 # %% ../nbs/03_models.ipynb #a1c5631a
 def _same_run(record:dict, want:dict)->bool:
@@ -217,7 +225,7 @@ def load_teacher(path:str|Path, # folder written by `train_teacher`
     model.load_state_dict(load_tensors(path/'teacher.safetensors'))
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     return Teacher(model.to(get_device(device)).eval(), cfg, rec['dataset'], rec['classes'], rec['seen_domains'],
-                   rec['test_domain'], rec['history'], rec['metrics'])
+                   rec['test_domain'], rec['history'], rec['metrics'], rec.get('data'), rec.get('version'))
 
 # %% ../nbs/03_models.ipynb #d7c064cc
 def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
@@ -234,7 +242,9 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     splits = domainbed_splits(dataset, test_domain, holdout_fraction=cfg.holdout_fraction, seed=cfg.split_seed)
     test_domain = splits.test_domain
     seen = [d for d in dataset.domains if d != test_domain]
-    want = dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen, test_domain=test_domain)
+    data, version = data_fingerprint(dataset.files, dataset.path), ddg_nb.__version__ # changed images or code: a new teacher
+    want = dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen, test_domain=test_domain,
+                data=data, version=version)
     out = Path(out_dir) if out_dir is not None else None
     if out is not None and (out/'teacher.json').exists() and (out/'teacher.safetensors').exists():
         try:
@@ -254,17 +264,16 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     plain = lambda x: batch_test_transform(x, cfg.image_size, mean, std)
     g_aug = g if device.type == 'cpu' else torch.Generator(device).manual_seed(cfg.seed + 1)
     start, history = 0, []
-    if out is not None and (out/'checkpoint.json').exists():
+    saved = Checkpoint(out/'checkpoint.safetensors', want).load() if out is not None else None # one atomic file, of this run
+    if saved is not None:
+        t, ck = saved
         try:
-            ck = load_json(out/'checkpoint.json')
-            if _same_run(ck, want):
-                t = load_tensors(out/'checkpoint.safetensors')
-                model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
-                load_optimizer_state(opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')}, ck['param_groups'])
-                torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
-                if g_aug is not g: g_aug.set_state(t['rng.augment'])
-                start, history = ck['step'], ck['history']
-        except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable checkpoint ({e}); starting over')
+            model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
+            load_optimizer_state(opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')}, ck['param_groups'])
+            torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
+            if g_aug is not g: g_aug.set_state(t['rng.augment'])
+            start, history = ck['step'], ck['history']
+        except (KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable checkpoint ({e}); starting over')
 
     t0, running, n_since = time.time(), torch.zeros((), device=device), 0
     bar = tqdm(range(start, cfg.steps), desc=f'teacher (test: {test_domain})', disable=not progress, initial=start, total=cfg.steps)
@@ -287,9 +296,9 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     model.eval()
     last = history[-1]
     teacher = Teacher(model, cfg, dataset.name, list(dataset.classes), seen, test_domain, history,
-                      dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=time.time()-t0))
+                      dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=time.time()-t0), data, version)
     if out is not None:
         save_tensors(model.state_dict(), out/'teacher.safetensors')
         save_json(teacher.record(), out/'teacher.json')
-        for f in ['checkpoint.safetensors', 'checkpoint.json']: (out/f).unlink(missing_ok=True)
+        (out/'checkpoint.safetensors').unlink(missing_ok=True)
     return teacher

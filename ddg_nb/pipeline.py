@@ -177,7 +177,7 @@ def _baseline(name:str, per_domain:bool):
         entry = baselines.get_method(name); cfg = ctx.config
         hp = dict(cfg.baselines.get(name, {}))
         size, K = cfg.teacher.image_size, len(ctx.dataset.classes)
-        want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp, teacher=asdict(cfg.teacher))
+        want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp, teacher=asdict(cfg.teacher), teacher_key=ctx.teacher.key)
         def run():
             if not per_domain:
                 real = baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm)[:2] if entry.needs_real_images else None
@@ -302,7 +302,7 @@ def _read_valid(path:Path, want:dict)->dict|None:
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     "The seen domains' style bank for `teacher` (eq. 5 over every training image), cached in `folder`."
     size = teacher.config.image_size
-    want = dict(teacher=asdict(teacher.config), seen_domains=list(splits.train), image_size=size)
+    want = dict(teacher=asdict(teacher.config), teacher_key=teacher.key, seen_domains=list(splits.train), image_size=size)
     if _read_valid(folder/'styles.json', want) is not None and (folder/'styles.safetensors').exists():
         try: return load_styles(folder/'styles.safetensors')
         except Exception as e: warnings.warn(f'{folder}/styles.safetensors unreadable ({e}); recomputing')
@@ -377,8 +377,8 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
 def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
     cfg, d, seed = ctx.config, ctx.splits.test_domain, ctx.seed
-    want = _row_want(cfg, m, d, seed); want['dataset'] = ctx.dataset.name
-    folder = ctx.folder/m.replace('/', '-')/f"{cfg.student.model}-{settings_hash(want['config'])}" # one folder per setting
+    want = dict(_row_want(cfg, m, d, seed), dataset=ctx.dataset.name, inputs=dict(teacher=ctx.teacher.key))
+    folder = ctx.folder/m.replace('/', '-')/f"{cfg.student.model}-{settings_hash([want['config'], want['inputs']])}" # one folder per setting
     path = folder/'row.json'
     row = _read_valid(path, want)
     if row is not None: ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}'); return row
