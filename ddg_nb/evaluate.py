@@ -46,12 +46,16 @@ class StudentConfig:
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
 
 STUDENT_PRESETS = {
-    'paper': StudentConfig('resnet50', True, 224, 300, 32, 5e-5, 0.01, 4., False, 10),
-    'cpu': StudentConfig('small_cnn', False, 32, 300, 32, 1e-3, 0.01, 4., False, 10),
+    'paper': StudentConfig(model='resnet50', pretrained=True, image_size=224, epochs=300, batch_size=32, lr=5e-5,
+                           weight_decay=0.01, temperature=4., freeze_bn=False, eval_every=10),
+    'cpu': StudentConfig(model='small_cnn', pretrained=False, image_size=32, epochs=300, batch_size=32, lr=1e-3,
+                         weight_decay=0.01, temperature=4., freeze_bn=False, eval_every=10),
     # 150 epochs: at 60, seen-domain validation was still rising when training stopped (the last epoch won in 7 of 12
     # StyleShapes `random` students); at 150 it is higher for all 24 students measured and picks epochs 50-140 (results page)
-    'cpu-pretrained': StudentConfig('efficientnet_lite0', True, 32, 150, 32, 3e-4, 0.01, 4., True, 10),
-    'cpu-pacs': StudentConfig('efficientnet_lite0', True, 64, 60, 32, 3e-4, 0.01, 4., True, 20),
+    'cpu-pretrained': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=32, epochs=150, batch_size=32, lr=3e-4,
+                                    weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=10),
+    'cpu-pacs': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=64, epochs=60, batch_size=32, lr=3e-4,
+                              weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=20),
 }
 
 def student_config(preset:str='cpu', # one of `STUDENT_PRESETS`

@@ -122,10 +122,14 @@ class TeacherConfig:
         if not 0 < self.holdout_fraction < 1: raise ValueError(f'TeacherConfig.holdout_fraction must be in (0, 1), got {self.holdout_fraction}')
 
 TEACHER_PRESETS = {
-    'paper': TeacherConfig('resnet18', True, 224, 5000, 32, 5e-5, 0., True, 500, 500),
-    'cpu': TeacherConfig('small_cnn', False, 32, 800, 32, 1e-3, 0., False, 200, 200),
-    'cpu-pretrained': TeacherConfig('efficientnet_lite0', True, 32, 200, 32, 1e-3, 0., True, 50, 100),
-    'cpu-pacs': TeacherConfig('efficientnet_lite0', True, 64, 400, 32, 3e-4, 0., True, 100, 100),
+    'paper': TeacherConfig(model='resnet18', pretrained=True, image_size=224, steps=5000, batch_size=32, lr=5e-5,
+                           weight_decay=0., freeze_bn=True, eval_every=500, checkpoint_every=500),
+    'cpu': TeacherConfig(model='small_cnn', pretrained=False, image_size=32, steps=800, batch_size=32, lr=1e-3,
+                         weight_decay=0., freeze_bn=False, eval_every=200, checkpoint_every=200),
+    'cpu-pretrained': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=32, steps=200, batch_size=32, lr=1e-3,
+                                    weight_decay=0., freeze_bn=True, eval_every=50, checkpoint_every=100),
+    'cpu-pacs': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=64, steps=400, batch_size=32, lr=3e-4,
+                              weight_decay=0., freeze_bn=True, eval_every=100, checkpoint_every=100),
 }
 
 def teacher_config(preset:str='cpu', # one of `TEACHER_PRESETS`
