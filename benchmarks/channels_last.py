@@ -11,7 +11,7 @@ import argparse, time, torch, torch.nn.functional as F
 from ddg_nb.models import create_model
 from ddg_nb.style import Style, StyleRecorder
 from ddg_nb.transfer import TransferNet
-from ddg_nb.dtl import DTLConfig, dtl_step_losses, _jitter, stack_styles
+from ddg_nb.dtl import DTLConfig, dtl_step_losses, roll_jitter, stack_styles
 
 def median_time(f, reps):
     f(); f()  # warm-up
@@ -43,7 +43,7 @@ def stages(name, size, channels_last):
     S = torch.nn.Parameter(torch.randn(B, 3, size, size)); y = torch.randint(0, 7, (B,)); g = torch.Generator().manual_seed(0)
     opt_S = torch.optim.Adam([S], lr=0.05, betas=(0.5, 0.9)); opt_psi = torch.optim.Adam(psi.parameters(), lr=1e-3)
     def dtl_step():
-        with StyleRecorder(frozen) as rec: total, _ = dtl_step_losses(frozen, psi, _jitter(S, 4, True, g), y, target, targets, cfg, rec)
+        with StyleRecorder(frozen) as rec: total, _ = dtl_step_losses(frozen, psi, roll_jitter(S, 4, True, g), y, target, targets, cfg, rec)
         opt_S.zero_grad(); opt_psi.zero_grad(); total.backward(); opt_S.step(); opt_psi.step()
     xs = torch.randn(32, 3, size, size)
     def student_step():

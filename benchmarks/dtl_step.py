@@ -7,7 +7,7 @@ import argparse, time, torch
 from ddg_nb.models import create_model
 from ddg_nb.style import Style, StyleRecorder
 from ddg_nb.transfer import TransferNet
-from ddg_nb.dtl import DTLConfig, dtl_step_losses, _jitter, stack_styles, pixel_bounds
+from ddg_nb.dtl import DTLConfig, dtl_step_losses, roll_jitter, stack_styles, pixel_bounds
 
 def bench(f, reps):
     f(); f()  # warm-up
@@ -37,7 +37,7 @@ def run(name, size, B, E, reps):
     def step(c):
         def f():
             with StyleRecorder(teacher) as rec:
-                total, _ = dtl_step_losses(teacher, psi, _jitter(S, 4, True, g), y, target, targets, c, rec)
+                total, _ = dtl_step_losses(teacher, psi, roll_jitter(S, 4, True, g), y, target, targets, c, rec)
             opt.zero_grad(); opt_psi.zero_grad(); total.backward(); opt.step(); opt_psi.step()
             with torch.no_grad(): S.copy_(torch.maximum(torch.minimum(S, hi), lo))
         return f

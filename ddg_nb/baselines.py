@@ -13,8 +13,8 @@ from tqdm.auto import tqdm
 from .models import model_mean_std, bn_layers
 from .style import StyleRecorder
 from .losses import bn_statistic_loss, batch_mean_var
-from .dtl import _jitter, _cosine, pixel_bounds
-from .data import _sample_crops, _resized_crop, _TRIES
+from .dtl import roll_jitter, cosine_lr, pixel_bounds
+from .data import sample_crops, resized_crop, CROP_TRIES
 
 # %% auto #0
 __all__ = ['METHODS', 'Method', 'register_method', 'get_method', 'class_first_batches', 'instance_first_batches', 'sre2l_loss',
@@ -68,9 +68,9 @@ def _augment(x:torch.Tensor, # [B,3,H,W] images (square)
              jitter:int, flip:bool, crop_scale:tuple|None, g:torch.Generator)->torch.Tensor:
     "One random resized crop of the whole batch (if `crop_scale`), then a random roll and flip (differentiable)."
     if crop_scale is not None:
-        u = torch.rand(1, 2*_TRIES + 2, generator=g).expand(len(x), -1).to(x.device)
-        x = _resized_crop(x, x.shape[-1], *_sample_crops(u, x.shape[-2], x.shape[-1], scale=tuple(crop_scale)))
-    return _jitter(x, jitter, flip, g)
+        u = torch.rand(1, 2*CROP_TRIES + 2, generator=g).expand(len(x), -1).to(x.device)
+        x = resized_crop(x, x.shape[-1], *sample_crops(u, x.shape[-2], x.shape[-1], scale=tuple(crop_scale)))
+    return roll_jitter(x, jitter, flip, g)
 
 # %% ../nbs/11_baselines.ipynb #424cc6c0
 @contextlib.contextmanager
@@ -105,7 +105,7 @@ def _optimize_images(n_classes:int, ipc:int, image_size:int, batches:list, step_
             x, y = images[idx].to(device).requires_grad_(True), labels[idx].to(device)
             opt = torch.optim.Adam([x], lr=lr, betas=(0.5, 0.9), eps=1e-8)
             for it in range(iterations):
-                opt.param_groups[0]['lr'] = _cosine(lr, it, iterations)
+                opt.param_groups[0]['lr'] = cosine_lr(lr, it, iterations)
                 loss, terms = step_loss(_augment(x, jitter, flip, crop_scale, g), y, b, it)
                 opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
                 with torch.no_grad(): x.copy_(torch.maximum(torch.minimum(x, hi), lo))
@@ -185,9 +185,9 @@ def concat_patches(patches:torch.Tensor # [n, f*f, 3, h, w]: the f*f patches of 
 # %% ../nbs/11_baselines.ipynb #3c0db5b8
 def _rded_crops(x:torch.Tensor, n_crops:int, size:int, scale:tuple, g:torch.Generator)->torch.Tensor:
     "`n_crops` random resized square crops of each image, at `size`: `[N, n_crops, 3, size, size]`."
-    u = torch.rand(len(x)*n_crops, 2*_TRIES + 2, generator=g)
-    w, h, cx, cy = _sample_crops(u, x.shape[-2], x.shape[-1], scale=tuple(scale), ratio=(1., 1.))
-    return _resized_crop(x.repeat_interleave(n_crops, 0), size, w, h, cx, cy).view(len(x), n_crops, 3, size, size)
+    u = torch.rand(len(x)*n_crops, 2*CROP_TRIES + 2, generator=g)
+    w, h, cx, cy = sample_crops(u, x.shape[-2], x.shape[-1], scale=tuple(scale), ratio=(1., 1.))
+    return resized_crop(x.repeat_interleave(n_crops, 0), size, w, h, cx, cy).view(len(x), n_crops, 3, size, size)
 
 def _pad_to(x:torch.Tensor, size:int)->torch.Tensor:
     "Zero-pad `[N,3,h,w]` to `[N,3,size,size]`, centred (RDED's `pad`)."

@@ -20,11 +20,11 @@ from fastcore.basics import patch
 from .core import save_json, load_json, sha256sum, cache_dir
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGE_EXTENSIONS', 'DatasetInfo', 'register_dataset', 'list_datasets',
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGE_EXTENSIONS', 'CROP_TRIES', 'DatasetInfo', 'register_dataset', 'list_datasets',
            'get_dataset_info', 'MultiDomainDataset', 'data_root', 'get_dataset', 'load_image', 'load_images',
            'DomainSubset', 'seed_hash', 'split_indices', 'DomainSplits', 'domainbed_splits', 'train_transform',
-           'test_transform', 'batch_test_transform', 'BatchAugment', 'safe_extract', 'download_and_extract',
-           'download_dataset', 'shared_data_root']
+           'test_transform', 'batch_test_transform', 'sample_crops', 'resized_crop', 'BatchAugment', 'safe_extract',
+           'download_and_extract', 'download_dataset', 'shared_data_root']
 
 # %% ../nbs/01_data.ipynb #a089cf21
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -415,15 +415,15 @@ def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0.
     return _normalize(x, mean, std)
 
 # %% ../nbs/01_data.ipynb #a46f9300
-_TRIES = 10 # torchvision's RandomResizedCrop attempts before it falls back to a centre crop
+CROP_TRIES = 10 # torchvision's RandomResizedCrop attempts before it falls back to a centre crop
 
-def _sample_crops(u:torch.Tensor, # uniforms [N, 2*_TRIES+2]: area fractions, log aspect ratios (_TRIES each), x and y position
+def sample_crops(u:torch.Tensor, # uniforms [N, 2*CROP_TRIES+2]: area fractions, log aspect ratios (CROP_TRIES each), x and y position
                   H:int, W:int, # image height and width (for the aspect ratio)
                   scale:tuple=(0.7, 1.0), # range of the crop's area fraction
                   ratio:tuple=(3/4, 4/3) # range of the crop's aspect ratio (width/height, in pixels)
                  )->tuple:
     "`RandomResizedCrop`'s boxes `(w, h, cx, cy)`, each `[N]`: size and centre as fractions of the image's width and height."
-    T = _TRIES
+    T = CROP_TRIES
     s = scale[0] + (scale[1] - scale[0])*u[:, :T]
     r = (math.log(ratio[0]) + (math.log(ratio[1]) - math.log(ratio[0]))*u[:, T:2*T]).exp()*(H/W) # w/h in fractions
     w, h = (s*r).sqrt(), (s/r).sqrt()
@@ -439,7 +439,7 @@ def _sample_crops(u:torch.Tensor, # uniforms [N, 2*_TRIES+2]: area fractions, lo
     return w, h, w/2 + (1 - w)*ux, h/2 + (1 - h)*uy
 
 # %% ../nbs/01_data.ipynb #82bf16cc
-def _resized_crop(x:torch.Tensor, # float [N,3,H,W]
+def resized_crop(x:torch.Tensor, # float [N,3,H,W]
                   size:int, # output size (size x size)
                   w:torch.Tensor, h:torch.Tensor, # [N] box width and height, as fractions of the image's
                   cx:torch.Tensor, cy:torch.Tensor, # [N] box centre, as fractions
@@ -529,8 +529,8 @@ class BatchAugment(nn.Module):
                )->torch.Tensor:
         "The augmented, normalized float32 batch `[N,3,size,size]` on `x`'s device."
         _check_batch(x)
-        # per image: 2*_TRIES crop tries, crop x and y, flip, brightness, contrast, saturation, hue, grayscale
-        u = torch.rand(x.shape[0], 2*_TRIES + 8, generator=generator, device=x.device)
+        # per image: 2*CROP_TRIES crop tries, crop x and y, flip, brightness, contrast, saturation, hue, grayscale
+        u = torch.rand(x.shape[0], 2*CROP_TRIES + 8, generator=generator, device=x.device)
         out = torch.empty(x.shape[0], 3, self.size, self.size, device=x.device)
         step = max(1, _CPU_BLOCK//(3*self.size**2)) if x.device.type == 'cpu' else max(1, len(x))
         for i in range(0, len(x), step): out[i:i+step] = self._augment(x[i:i+step], u[i:i+step])
@@ -541,7 +541,7 @@ class BatchAugment(nn.Module):
         x = _to_float(x)
         if max(H, W) > 2*self.size:
             x = F.interpolate(x, size=(min(H, 2*self.size), min(W, 2*self.size)), mode='bilinear', align_corners=False, antialias=True)
-        x = _resized_crop(x, self.size, *_sample_crops(u, H, W, self.scale, self.ratio), (u[:, -6] < 0.5) if self.flip else None)
+        x = resized_crop(x, self.size, *sample_crops(u, H, W, self.scale, self.ratio), (u[:, -6] < 0.5) if self.flip else None)
         for i, (j, op) in enumerate(zip(self.jitter, (_adjust_brightness, _adjust_contrast, _adjust_saturation, _adjust_hue))):
             if j == 0: continue
             lo, hi = (-j, j) if op is _adjust_hue else (max(0., 1 - j), 1 + j) # ColorJitter's ranges

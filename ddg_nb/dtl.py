@@ -18,8 +18,8 @@ from .transfer import TransferNet
 from .stage import Checkpoint, tensor_fingerprint
 
 # %% auto #0
-__all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'pixel_bounds', 'stack_styles', 'dtl_step_losses', 'DTLResult', 'to_pixels',
-           'save_grid', 'save_dtl', 'load_dtl', 'train_dtl', 'sample_real_images']
+__all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'dtl_step_losses', 'DTLResult',
+           'to_pixels', 'save_grid', 'save_dtl', 'load_dtl', 'cosine_lr', 'train_dtl', 'sample_real_images']
 
 # %% ../nbs/07_dtl.ipynb #4340eb81
 @dataclass
@@ -104,8 +104,8 @@ def _assemble(S:list, # the batches' tensors, in schedule order
     return out
 
 # %% ../nbs/07_dtl.ipynb #4ecb50a6
-def _jitter(x:torch.Tensor, # [B,3,H,W]
-            jitter:int, flip:bool, g:torch.Generator)->torch.Tensor:
+def roll_jitter(x:torch.Tensor, # [B,3,H,W]
+                jitter:int, flip:bool, g:torch.Generator)->torch.Tensor:
     "Roll `x` by a random offset in [-jitter, jitter]^2 and flip it with probability 1/2 (differentiable)."
     dx, dy, f = torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist() + [torch.rand(1, generator=g).item() < 0.5]
     x = torch.roll(x, shifts=(dx, dy), dims=(2, 3)) if jitter else x
@@ -294,7 +294,12 @@ def _load_done(out:Path, meta:dict, device)->DTLResult|None:
     return None
 
 # %% ../nbs/07_dtl.ipynb #d5546025
-def _cosine(lr:float, t:int, total:int)->float: return 0.5*lr*(1 + math.cos(math.pi*t/total))
+def cosine_lr(lr:float, # the peak learning rate
+              t:int, # the step
+              total:int # the steps of the schedule
+             )->float:
+    "The cosine schedule: `lr` at step 0, 0 at step `total`."
+    return 0.5*lr*(1 + math.cos(math.pi*t/total))
 
 def _log(history:dict, step:int, total, terms:dict):
     vals = torch.stack([total.detach(), terms['ce'], terms['ce_psi'], terms['avg_style'], terms['per_style']]).tolist()
@@ -370,9 +375,9 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
                 j = v.index % len(S); s, opt, y = S[j], opts[j], labels[v.images].to(device)
                 transfer.train()
                 for n in range(v.steps):
-                    opt.param_groups[0]['lr'] = _cosine(cfg.lr_images, v.first_step + n, cfg.iterations)
-                    for group, lr in zip(opt_psi.param_groups, (cfg.lr_transfer, cfg.lr_theta)): group['lr'] = _cosine(lr, step, total_steps)
-                    x = _jitter(s, cfg.jitter, cfg.flip, g)
+                    opt.param_groups[0]['lr'] = cosine_lr(cfg.lr_images, v.first_step + n, cfg.iterations)
+                    for group, lr in zip(opt_psi.param_groups, (cfg.lr_transfer, cfg.lr_theta)): group['lr'] = cosine_lr(lr, step, total_steps)
+                    x = roll_jitter(s, cfg.jitter, cfg.flip, g)
                     total, terms = dtl_step_losses(teacher, transfer, x, y, target, targets, cfg, rec)
                     opt.zero_grad(set_to_none=True); opt_psi.zero_grad(set_to_none=True)
                     total.backward(); opt.step(); opt_psi.step()

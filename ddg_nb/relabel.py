@@ -10,7 +10,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import save_tensors, load_tensors, save_json, load_json
-from .data import _sample_crops, _resized_crop, _TRIES
+from .data import sample_crops, resized_crop, CROP_TRIES
 from .dsm import mix_styles
 
 # %% auto #0
@@ -71,7 +71,7 @@ def sample_views(n:int, # number of images in the batch
     "Draw the random choices of `n` views (on CPU, reproducible with `generator`)."
     g, c = generator, config
     H = W = size
-    crop = torch.stack(_sample_crops(torch.rand(n, 2*_TRIES + 2, generator=g), H, W, c.scale, c.ratio), 1)
+    crop = torch.stack(sample_crops(torch.rand(n, 2*CROP_TRIES + 2, generator=g), H, W, c.scale, c.ratio), 1)
     flip = (torch.rand(n, generator=g) < 0.5) if c.flip else torch.zeros(n, dtype=torch.bool)
     partner, box = torch.arange(n), torch.zeros(n, 4, dtype=torch.long)
     u = torch.rand(4, generator=g)
@@ -113,7 +113,7 @@ def make_views(x:torch.Tensor, # distilled images [N,3,H,W], normalized like the
     elif params.style.shape[1] and params.style.abs().sum() > 0:
         raise ValueError('params ask for domain style mixing but no transfer network (psi) was given')
     c = params.crop.to(dev)
-    x = _resized_crop(x, size, c[:, 0], c[:, 1], c[:, 2], c[:, 3], params.flip.to(dev))
+    x = resized_crop(x, size, c[:, 0], c[:, 1], c[:, 2], c[:, 3], params.flip.to(dev))
     return _paste(x, params.partner, params.box)
 
 # %% ../nbs/09_relabel.ipynb #9a52d915
