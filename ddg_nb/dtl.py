@@ -13,13 +13,14 @@ from .core import (get_device, seed_everything, save_json, load_json, save_tenso
                          optimizer_state_tensors, load_optimizer_state, same_settings)
 from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats
-from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss
+from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
 from .transfer import TransferNet
 from .stage import Checkpoint, tensor_fingerprint
 
 # %% auto #0
-__all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'dtl_step_losses', 'DTLResult',
-           'to_pixels', 'save_grid', 'save_dtl', 'load_dtl', 'cosine_lr', 'train_dtl', 'sample_real_images']
+__all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'segment_styles',
+           'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'save_dtl', 'load_dtl', 'cosine_lr', 'train_dtl',
+           'sample_real_images']
 
 # %% ../nbs/07_dtl.ipynb #4340eb81
 @dataclass
@@ -124,23 +125,12 @@ def stack_styles(styles:dict|list # {domain: [Style per layer]} or a list of the
     per_domain = list(styles.values()) if isinstance(styles, dict) else list(styles)
     return [Style(torch.stack([d[l].m for d in per_domain]), torch.stack([d[l].s for d in per_domain])) for l in range(len(per_domain[0]))]
 
-def _style_terms(stats:list, # per layer `(mu, var)` `[(1+E)*B, C]` of the fused batch
-                 target:list, # averaged style, `[Style per layer]`
-                 targets:list, # `stack_styles` of the domain styles
-                 normalized:bool)->tuple:
-    "Per-layer averaged-style loss of S `[L]` and per-domain style loss of the copies `[E, L]`."
-    avg, per = [], []
-    for (mu, var), t, ts in zip(stats, target, targets):
-        n_seg = len(ts.m) + 1
-        st = style_from_stats(mu.unflatten(0, (n_seg, -1)), var.unflatten(0, (n_seg, -1)))  # m, s: [1+E, C]
-        avg.append(style_loss(Style(st.m[0], st.s[0]), t, normalized))
-        per.append(style_loss(Style(st.m[1:], st.s[1:]), ts, normalized))
-    return torch.stack(avg), torch.stack(per, 1)
-
-def _weighted(terms:dict, cfg:DTLConfig)->torch.Tensor:
-    "Eq. 12; a term with weight 0 is left out entirely."
-    w = {'ce': cfg.alpha_ce, 'ce_psi': cfg.beta_ce, 'avg_style': cfg.alpha_style, 'per_style': cfg.beta_per_style}
-    return sum(w[k]*terms[k] for k in w if w[k] != 0)
+def segment_styles(stats:list, # per layer `(mu, var)` `[n_seg*B, C]` of a batch of `n_seg` equal segments
+                   n_seg:int # segments: S and its E copies
+                  )->tuple:
+    "`(styles of the first segment [Style per layer], the others stacked [Style(m [n_seg-1, C]) per layer])`."
+    st = [style_from_stats(mu.unflatten(0, (n_seg, -1)), var.unflatten(0, (n_seg, -1))) for mu, var in stats] # m, s: [n_seg, C]
+    return [Style(s.m[0], s.s[0]) for s in st], [Style(s.m[1:], s.s[1:]) for s in st]
 
 # %% ../nbs/07_dtl.ipynb #0b100f04
 def dtl_step_losses(teacher:nn.Module, # frozen, in eval mode
@@ -154,34 +144,20 @@ def dtl_step_losses(teacher:nn.Module, # frozen, in eval mode
                    )->tuple:
     "Eq. 12 for one step: `(total, terms)`, with per-layer style terms (`avg_style_layers` [L], `per_style_layers` [E,L])."
     B, E = len(x), len(targets[0].m)
-    if not cfg.transfer or transfer is None: # no psi: eq. 8 and eq. 10 on S only
-        with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.amp):
-            lx = teacher(x).float()
-        avg = avg_style_loss(rec.styles(), target, cfg.normalized, per_layer=True)
-        zero = torch.zeros((), device=x.device)
-        terms = {'ce': ce_loss(lx, y), 'ce_psi': zero, 'avg_style': avg.sum(), 'per_style': zero}
-        w = {'ce': cfg.alpha_ce, 'avg_style': cfg.alpha_style}
-        total = sum(w[k]*terms[k] for k in w if w[k] != 0)
-        return total, {**{k: v.detach() for k, v in terms.items()}, 'avg_style_layers': avg.detach(), 'per_style_layers': torch.zeros(E, len(avg), device=x.device)}
-    domains = torch.arange(E, device=x.device).repeat_interleave(B)
+    lc = sc = None # without psi: eq. 8 and eq. 10 on S only
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.amp):
-        copies = transfer(x.detach().repeat(E, 1, 1, 1), domains)  # S is detached before psi
-        if cfg.fused:
-            logits = teacher(torch.cat([x, copies])).float()
-            avg, per = _style_terms(rec.stats, target, targets, cfg.normalized)
-            lx, lc = logits[:B], logits[B:]
+        if not cfg.transfer or transfer is None: lx = teacher(x).float(); sx = rec.styles()
         else:
-            lx = teacher(x).float(); sx = rec.styles()
-            lc, sc = [], []
-            for e in range(E):
-                lc.append(teacher(copies[e*B:(e+1)*B]).float()); sc.append(rec.styles())
-            lc = torch.cat(lc)
-            per_domain = [[Style(t.m[e], t.s[e]) for t in targets] for e in range(E)]
-            avg = avg_style_loss(sx, target, cfg.normalized, per_layer=True)
-            per = per_style_loss(sc, per_domain, cfg.normalized, per_layer=True)
-    terms = {'ce': ce_loss(lx, y), 'ce_psi': ce_loss(lc, y), 'avg_style': avg.sum(), 'per_style': per.sum()}
-    total = _weighted(terms, cfg)
-    return total, {**{k: v.detach() for k, v in terms.items()}, 'avg_style_layers': avg.detach(), 'per_style_layers': per.detach()}
+            copies = transfer(x.detach().repeat(E, 1, 1, 1), torch.arange(E, device=x.device).repeat_interleave(B)) # S detached
+            if cfg.fused: # one teacher pass over [S; copies], its statistics cut into 1+E segments
+                logits = teacher(torch.cat([x, copies])).float()
+                (sx, sc), lx, lc = segment_styles(rec.stats, 1 + E), logits[:B], logits[B:]
+            else:
+                lx = teacher(x).float(); sx = rec.styles(); lc, sc = [], []
+                for e in range(E): lc.append(teacher(copies[e*B:(e+1)*B]).float()); sc.append(rec.styles())
+                lc, sc = torch.cat(lc), stack_styles(sc)
+    return dtl_loss(lx, lc, y, sx, sc, target, targets, cfg.alpha_ce, cfg.beta_ce, cfg.alpha_style, cfg.beta_per_style,
+                    cfg.normalized, per_layer=True)
 
 # %% ../nbs/07_dtl.ipynb #898e930b
 @dataclass

@@ -42,12 +42,18 @@ def avg_style_loss(styles:list, # [Style per layer] of the synthetic images
 def _per_domain(x)->list:
     return list(x.values()) if isinstance(x, dict) else list(x)
 
-def per_style_loss(domain_styles, # E x [Style per layer]: styles of the transferred copies (list or dict)
-                   domain_targets, # E x [Style per layer]: each domain's style, same order (list or dict)
+def _stacked(x)->bool: return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], Style) # [Style([E,C]) per layer]
+
+def per_style_loss(domain_styles, # E x [Style per layer] (list or dict), or stacked: [Style(m [E,C], s [E,C]) per layer]
+                   domain_targets, # each domain's style, same order and form
                    normalized:bool=True, # normalized style loss (eq. 9); False: eq. 7
                    per_layer:bool=False # return the [E, L] terms instead of their sum
                   )->torch.Tensor:
     "Eq. 9 (eq. 7 if not `normalized`): the style loss of each transferred copy against its domain, summed over layers and domains."
+    if _stacked(domain_styles) and _stacked(domain_targets): # the form one fused teacher pass gives: no restacking per step
+        _check_layers(domain_styles, domain_targets, 'per_style_loss')
+        v = torch.stack([style_loss(s, t, normalized) for s, t in zip(domain_styles, domain_targets)], 1) # [E,L]
+        return v if per_layer else v.sum()
     if isinstance(domain_styles, dict) and isinstance(domain_targets, dict) and list(domain_styles) != list(domain_targets):
         raise ValueError(f'per_style_loss: domains {list(domain_styles)} against targets of domains {list(domain_targets)}')
     ss, ts = _per_domain(domain_styles), _per_domain(domain_targets)
@@ -68,12 +74,12 @@ def ce_loss(logits:torch.Tensor, # [E*B, K] teacher logits of E consecutive segm
 
 # %% ../nbs/05_losses.ipynb #7724b7e7
 def dtl_loss(logits:torch.Tensor, # [B,K] teacher logits of the synthetic images S
-             logits_psi:torch.Tensor, # [E*B,K] teacher logits of the copies psi(S; theta_e), domain-major (row e*B+b)
+             logits_psi:torch.Tensor|None, # [E*B,K] logits of the copies psi(S; theta_e), domain-major (row e*B+b); None: no psi
              labels:torch.Tensor, # [B] labels of S
              styles:list, # [Style per layer] of S
-             styles_psi:list, # E x [Style per layer]: styles of each copy, in domain order
+             styles_psi:list|None, # styles of the copies, in domain order (as for `per_style_loss`); None without psi
              target:list, # [Style per layer]: the averaged domain style (`average_style`)
-             targets:list, # E x [Style per layer]: each seen domain's style, same order (list or dict)
+             targets:list, # each seen domain's style, same order and form as `styles_psi`
              alpha_ce:float=1., # weight of the cross-entropy on S (eq. 10)
              beta_ce:float=1., # weight of the cross-entropy on the copies (eq. 11)
              alpha_style:float=1., # weight of the averaged domain style loss on S (eq. 8)
@@ -83,8 +89,13 @@ def dtl_loss(logits:torch.Tensor, # [B,K] teacher logits of the synthetic images
             )->tuple:
     "Eq. 12: `(total, terms)`, the weighted sum and a dict of the un-weighted terms `ce`, `ce_psi`, `avg_style`, `per_style` (detached)."
     avg = avg_style_loss(styles, target, normalized, per_layer=True)
-    per = per_style_loss(styles_psi, targets, normalized, per_layer=True)
-    terms = {'ce': ce_loss(logits, labels), 'ce_psi': ce_loss(logits_psi, labels), 'avg_style': avg.sum(), 'per_style': per.sum()}
+    if logits_psi is None: # S only (eq. 8 and 10): the copies' terms are zero and left out
+        E = targets[0].m.shape[0] if _stacked(targets) else len(_per_domain(targets))
+        zero, per = logits.new_zeros(()), logits.new_zeros(E, len(avg))
+        terms, beta_ce, beta_per_style = {'ce': ce_loss(logits, labels), 'ce_psi': zero, 'avg_style': avg.sum(), 'per_style': zero}, 0., 0.
+    else:
+        per = per_style_loss(styles_psi, targets, normalized, per_layer=True)
+        terms = {'ce': ce_loss(logits, labels), 'ce_psi': ce_loss(logits_psi, labels), 'avg_style': avg.sum(), 'per_style': per.sum()}
     weights = {'ce': alpha_ce, 'ce_psi': beta_ce, 'avg_style': alpha_style, 'per_style': beta_per_style}
     total = sum(w * terms[k] for k, w in weights.items() if w != 0)
     if not torch.is_tensor(total): total = logits.new_zeros(())
