@@ -8,7 +8,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from .transfer import TransferNet
 
 # %% auto #0
-__all__ = ['mix_styles', 'DomainStyleMixing']
+__all__ = ['mix_styles', 'dsm_weights', 'apply_styles', 'DomainStyleMixing']
 
 # %% ../nbs/08_dsm.ipynb #177ac00f
 def _sample_beta(n:int, # number of draws
@@ -48,32 +48,54 @@ def mix_styles(n:int, # number of images (rows)
     w.scatter_(1, e[:, None], lam[:, None]).scatter_(1, e2[:, None], (1 - lam)[:, None])
     return w.to(out_dev)
 
-# %% ../nbs/08_dsm.ipynb #d67fddbe
+# %% ../nbs/08_dsm.ipynb #105505ea
+def dsm_weights(n:int, # number of images
+                n_domains:int, # E, psi's number of domain styles
+                p:float=1., # probability that an image is transformed
+                alpha:float=0.1, # lam ~ Beta(alpha, alpha)
+                mix:bool=True, # False: one random pure domain per image (no mixing; Table 4 row 4)
+                generator:torch.Generator|None=None, # the draws are made on its device
+                device=None # device of the draws when no generator is given
+               )->torch.Tensor:
+    "`[n, E]` DSM weights: a random mix (or pure style) per image, the row zeroed with probability `1 - p`."
+    dev = generator.device if generator is not None else torch.device(device or 'cpu')
+    w = (mix_styles(n, n_domains, alpha, generator, device=dev) if mix
+         else F.one_hot(torch.randint(n_domains, (n,), generator=generator, device=dev), n_domains).float())
+    return w * (torch.rand(n, generator=generator, device=dev) < p)[:, None] # rand < 1 always, rand < 0 never
+
+# %% ../nbs/08_dsm.ipynb #55e49f7f
+def apply_styles(transfer:nn.Module, # psi
+                 x:torch.Tensor, # images `[N,3,H,W]` in psi's space
+                 w:torch.Tensor # `[N, E]` weights; a zero row leaves its image as it is
+                )->torch.Tensor:
+    "`psi(x; w)` where a row of `w` is not zero, `x` elsewhere (one pass of psi over the batch)."
+    w = w.to(x.device); sel = w.sum(1) > 0
+    return torch.where(sel[:, None, None, None], transfer(x, torch.where(sel[:, None], w, 1/w.shape[1])).to(x.dtype), x)
+
+# %% ../nbs/08_dsm.ipynb #b569556a
 class DomainStyleMixing(nn.Module):
     "With probability `p` per image, carry it into a random two-domain mix of `transfer`'s styles (DSM, paper §3.4)."
     def __init__(self, transfer:TransferNet, # the trained style-transfer network psi
                  p:float=1.0, # probability that an image is transformed
                  alpha:float=0.1, # lam ~ Beta(alpha, alpha) (paper: 0.1)
-                 no_grad:bool=True): # run psi without autograd (data augmentation)
+                 no_grad:bool=True, # run psi without autograd (data augmentation)
+                 mix:bool=True): # False: one pure seen style per image (the ablation without mixing)
         super().__init__()
         if not 0 <= p <= 1: raise ValueError(f'p must be in [0, 1], got {p}')
         if not alpha > 0: raise ValueError(f'alpha must be > 0, got {alpha}')
-        self.transfer, self.p, self.alpha, self.no_grad = transfer, p, alpha, no_grad
+        self.transfer, self.p, self.alpha, self.no_grad, self.mix = transfer, p, alpha, no_grad, mix
 
-    def extra_repr(self): return f'p={self.p}, alpha={self.alpha}, no_grad={self.no_grad}'
+    def extra_repr(self): return f'p={self.p}, alpha={self.alpha}, no_grad={self.no_grad}, mix={self.mix}'
+
+    def sample(self, n:int, generator:torch.Generator|None=None, device=None)->torch.Tensor:
+        "`dsm_weights` for `n` images with this module's settings."
+        return dsm_weights(n, self.transfer.n_domains, self.p, self.alpha, self.mix, generator, device)
 
     def forward(self, x:torch.Tensor, # images `[N,3,H,W]` in psi's (the teacher's normalized) space
                 generator:torch.Generator|None=None, # for reproducible selection and mixing
                 return_weights:bool=False # also return the `[N, E]` weights (zero rows: image left unchanged)
                ):
         "The batch with a random subset of images style-mixed (and the weights used)."
-        n, E, dev = len(x), self.transfer.n_domains, x.device
-        gdev = generator.device if generator is not None else dev
-        w = mix_styles(n, E, self.alpha, generator, device=dev) # [N,E], drawn for every image: same draws whatever p
-        sel = (torch.rand(n, generator=generator, device=gdev) < self.p).to(dev) # [N]; rand < 1 always, rand < 0 never
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.no_grad):
-            if self.p >= 1: out = self.transfer(x, w).to(x.dtype)
-            else:
-                idx = sel.nonzero().squeeze(1) # host sync: the subset's size decides psi's batch
-                out = x if len(idx) == 0 else x.index_copy(0, idx, self.transfer(x[idx], w[idx]).to(x.dtype))
-        return (out, w * sel[:, None]) if return_weights else out
+        w = self.sample(len(x), generator, x.device).to(x.device)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.no_grad): out = apply_styles(self.transfer, x, w)
+        return (out, w) if return_weights else out

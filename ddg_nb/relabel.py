@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import save_tensors, load_tensors, save_json, load_json
 from .data import sample_crops, resized_crop, CROP_TRIES
-from .dsm import mix_styles
+from .dsm import dsm_weights, apply_styles
 
 # %% auto #0
 __all__ = ['RelabelConfig', 'ViewParams', 'sample_views', 'make_views', 'cutmix_labels', 'soft_labels', 'Relabeler',
@@ -82,9 +82,7 @@ def sample_views(n:int, # number of images in the batch
         box[:] = torch.tensor(_cutmix_box(size, lam, u[2:]))
     style = torch.zeros(n, n_domains)
     if n_domains and c.dsm_p > 0:
-        w = (mix_styles(n, n_domains, c.dsm_alpha, g) if c.dsm_mix
-             else F.one_hot(torch.randint(n_domains, (n,), generator=g), n_domains).float())
-        style = w*(torch.rand(n, generator=g) < c.dsm_p)[:, None]
+        style = dsm_weights(n, n_domains, c.dsm_p, c.dsm_alpha, c.dsm_mix, g) # DSM's own draws (`ddg_nb.dsm`)
     return ViewParams(crop, flip, partner, box, style)
 
 # %% ../nbs/09_relabel.ipynb #41e6d8a1
@@ -106,10 +104,7 @@ def make_views(x:torch.Tensor, # distilled images [N,3,H,W], normalized like the
     if len(params) != n: raise ValueError(f'params describe {len(params)} views but the batch has {n} images')
     dev = x.device
     if params.style.shape[1] and transfer is not None:
-        w = params.style.to(dev)
-        sel = w.sum(1) > 0
-        if sel.any():
-            with torch.no_grad(): x = torch.where(sel[:, None, None, None], transfer(x, torch.where(sel[:, None], w, 1/w.shape[1])).to(x.dtype), x)
+        with torch.no_grad(): x = apply_styles(transfer, x, params.style) # DSM's own application (`ddg_nb.dsm`)
     elif params.style.shape[1] and params.style.abs().sum() > 0:
         raise ValueError('params ask for domain style mixing but no transfer network (psi) was given')
     c = params.crop.to(dev)
