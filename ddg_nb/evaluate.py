@@ -14,11 +14,13 @@ from .core import (get_device, seed_everything, save_tensors, load_tensors, save
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
 from .stage import Checkpoint, tensor_fingerprint
+from fastcore.basics import patch_to
 from .relabel import RelabelConfig, Relabeler
 
 # %% auto #0
 __all__ = ['STUDENT_PRESETS', 'ROW_KEY', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
-           'train_student', 'condensation', 'row_settings', 'setting_groups', 'results_tables', 'results_table']
+           'KDStudent', 'train_student', 'condensation', 'row_settings', 'setting_groups', 'results_tables',
+           'results_table']
 
 # %% ../nbs/10_evaluate.ipynb #89daef01
 @dataclass
@@ -108,7 +110,76 @@ def _score(model, val:dict, plain)->tuple:
     per = {d: accuracy(model, v, batch_transform=plain) for d, v in val.items()}
     return sum(per.values())/len(per), per
 
-# %% ../nbs/10_evaluate.ipynb #5a30d234
+# %% ../nbs/10_evaluate.ipynb #ecb17240
+class KDStudent:
+    "A student learning the teacher's soft labels on (style-mixed) views of distilled images; `update` is one step."
+    def __init__(self, teacher:nn.Module, # the teacher, on `device`, in eval mode
+                 n_classes:int, n_images:int, # K, and the distilled set's size (for the schedule)
+                 cfg:StudentConfig, rcfg:RelabelConfig, transfer:nn.Module|None, device):
+        self.cfg, m = cfg, create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
+        self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
+        s_norm = model_mean_std(self.model)
+        self.convert = _converter(model_mean_std(teacher), s_norm, cfg.image_size)
+        self.plain = lambda x: batch_test_transform(x, cfg.image_size, *s_norm)
+        self.relabeler = Relabeler(teacher, rcfg, transfer, cfg.temperature)
+        self.steps_per_epoch = math.ceil(n_images/cfg.batch_size); total = cfg.epochs*self.steps_per_epoch
+        self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda t: 0.5*(1 + math.cos(math.pi*min(t, total)/total)))
+
+# %% ../nbs/10_evaluate.ipynb #33b3e441
+@patch_to(KDStudent)
+def update(self, x:torch.Tensor, # a batch of distilled images
+           g:torch.Generator # draws of the views
+          )->dict:
+    "Views of `x`, the teacher's soft labels on them, one optimizer step: `{'loss': ...}` (not synced to the host)."
+    views, soft, _ = self.relabeler(x, g)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp): logits = self.model(self.convert(views))
+    loss = kd_loss(logits, soft, self.cfg.temperature)
+    self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.sched.step()
+    return {'loss': loss.detach()}
+
+@patch_to(KDStudent)
+def train(self):
+    "Training mode (BN statistics frozen if the configuration says so)."
+    self.model.train()
+    if self.cfg.freeze_bn: set_bn_eval(self.model)
+
+# %% ../nbs/10_evaluate.ipynb #a52d3fa6
+@patch_to(KDStudent)
+def state(self)->tuple:
+    "`(tensors, state)` of the model, the optimizer and the schedule, for a checkpoint."
+    ot, groups = optimizer_state_tensors(self.opt)
+    return {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}, dict(groups=groups, sched=self.sched.state_dict())
+
+@patch_to(KDStudent)
+def load_state(self, t:dict, st:dict):
+    "Restore what `state` saved."
+    self.model.load_state_dict({k[8:]: v for k, v in t.items() if k.startswith('student.')})
+    load_optimizer_state(self.opt, t, st['groups']); self.sched.load_state_dict(st['sched'])
+
+# %% ../nbs/10_evaluate.ipynb #1dbc4061
+def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, loss:float, best:dict|None)->dict|None:
+    "Append an evaluation to `history`; a newly selected one is scored on the unseen domain and its weights kept (returned)."
+    va, per = _score(algo.model, val, algo.plain)
+    history.append(dict(epoch=epoch, loss=loss, val_acc=va, val_acc_per_domain=per, test_acc=None))
+    if select_evaluation(history) is not history[-1]: return best
+    history[-1]['test_acc'] = accuracy(algo.model, test, batch_transform=algo.plain) # only the selected one is reported
+    return {k: v.detach().clone() for k, v in algo.model.state_dict().items()}
+
+def _student_checkpoint(ck:Checkpoint, algo:KDStudent, g:torch.Generator, best:dict, epoch:int, history:list, seconds:float):
+    t, st = algo.state()
+    ck.save({**t, **{f'best.{k}': v for k, v in best.items()}, 'rng.g': g.get_state(), 'rng.torch': torch.get_rng_state()},
+            dict(st, epoch=epoch, history=history, seconds=seconds))
+
+def _student_resume(ck:Checkpoint|None, algo:KDStudent, g:torch.Generator, device)->tuple:
+    "`(first epoch, history, best weights, seconds spent)` from the checkpoint of this run, or a fresh start."
+    saved = ck.load(device) if ck is not None else None
+    if saved is None: return 0, [], None, 0.
+    t, st = saved
+    algo.load_state(t, st); g.set_state(t['rng.g'].cpu()); torch.set_rng_state(t['rng.torch'].cpu())
+    return st['epoch'], st['history'], {k[5:]: v for k, v in t.items() if k.startswith('best.')} or None, st['seconds']
+
+# %% ../nbs/10_evaluate.ipynb #cccc92ae
 def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labels)
                   images:torch.Tensor, # distilled images [N,3,H,W], normalized like the teacher's input
                   val:dict, # {seen domain: preloaded DomainSubset} for model selection
@@ -120,70 +191,40 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
                   device=None, # default: the teacher's
                   progress:bool=True)->StudentResult:
     "Train a student on the teacher's soft labels of views of `images`; select by seen-domain validation (DomainBed)."
-    cfg = config or student_config('cpu'); rcfg = relabel or RelabelConfig()
+    cfg, rcfg = config or student_config('cpu'), relabel or RelabelConfig()
     device = get_device(device) if device is not None else next(teacher.parameters()).device
-    teacher = teacher.to(device).eval()
+    teacher, images = teacher.to(device).eval(), images.to(device)
     if transfer is not None: transfer = transfer.to(device).eval()
-    images = images.to(device)
     n_classes = teacher(images[:1]).shape[1]
     g = seed_everything(cfg.seed)
-    student = create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
-    if cfg.channels_last: student = student.to(memory_format=torch.channels_last)
-    s_mean, s_std = model_mean_std(student)
-    convert = _converter(model_mean_std(teacher), (s_mean, s_std), cfg.image_size)
-    plain = lambda x: batch_test_transform(x, cfg.image_size, s_mean, s_std)
-    relabeler = Relabeler(teacher, rcfg, transfer, cfg.temperature)
-    steps_per_epoch = math.ceil(len(images)/cfg.batch_size); total = cfg.epochs*steps_per_epoch
-    opt = torch.optim.AdamW(student.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda t: 0.5*(1 + math.cos(math.pi*min(t, total)/total)))
-    out = Path(out_dir) if out_dir is not None else None
+    algo = KDStudent(teacher, n_classes, len(images), cfg, rcfg, transfer, device)
     inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images), transfer=tensor_fingerprint(transfer))
     meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images), dsm=transfer is not None, inputs=inputs)))
-    start, history, best, t_spent = 0, [], None, 0.
+    out = Path(out_dir) if out_dir is not None else None
     ck = Checkpoint(out/'student_checkpoint.safetensors', meta) if out is not None else None # one atomic file
-    saved = ck.load(device) if ck is not None else None
-    if saved is not None:
-        t, st = saved
-        student.load_state_dict({k[8:]: v for k, v in t.items() if k.startswith('student.')})
-        load_optimizer_state(opt, t, st['groups'])
-        sched.load_state_dict(st['sched']); g.set_state(t['rng.g'].cpu()); torch.set_rng_state(t['rng.torch'].cpu())
-        best = {k[5:]: v for k, v in t.items() if k.startswith('best.')} or None
-        start, history, t_spent = st['epoch'], st['history'], st['seconds']
-    t0 = time.time() - t_spent
-    running = torch.zeros((), device=device)
+    start, history, best, t_spent = _student_resume(ck, algo, g, device)
+    t0, running = time.time() - t_spent, torch.zeros((), device=device)
     bar = tqdm(range(start, cfg.epochs), desc='student', initial=start, total=cfg.epochs, disable=not progress)
     for epoch in bar:
-        student.train()
-        if cfg.freeze_bn: set_bn_eval(student)
+        algo.train()
         order = torch.randperm(len(images), generator=g).to(device)
-        for lo in range(0, len(images), cfg.batch_size):
-            views, soft, _ = relabeler(images[order[lo:lo + cfg.batch_size]], g)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
-                logits = student(convert(views))
-            loss = kd_loss(logits, soft, cfg.temperature)
-            opt.zero_grad(set_to_none=True); loss.backward(); opt.step(); sched.step()
-            running += loss.detach()
+        for lo in range(0, len(images), cfg.batch_size): running += algo.update(images[order[lo:lo + cfg.batch_size]], g)['loss']
         done = epoch + 1
         if done % cfg.eval_every == 0 or done == cfg.epochs:
-            va, per = _score(student, val, plain)
-            history.append(dict(epoch=done, loss=running.item()/(cfg.eval_every*steps_per_epoch), val_acc=va, val_acc_per_domain=per, test_acc=None))
-            running.zero_()
-            if select_evaluation(history) is history[-1]: # a new selected checkpoint: only its unseen accuracy can be reported
-                history[-1]['test_acc'] = accuracy(student, test, batch_transform=plain)
-                best = {k: v.detach().clone() for k, v in student.state_dict().items()}
-            bar.set_postfix(val=f'{va:.3f}', unseen=f"{select_evaluation(history)['test_acc']:.3f}")
-            if ck is not None and done < cfg.epochs:
-                ot, groups = optimizer_state_tensors(opt)
-                ck.save({**ot, **{f'student.{k}': v for k, v in student.state_dict().items()}, **{f'best.{k}': v for k, v in best.items()},
-                         'rng.g': g.get_state(), 'rng.torch': torch.get_rng_state()},
-                        dict(epoch=done, history=history, groups=groups, sched=sched.state_dict(), seconds=time.time() - t0))
-    sel = select_evaluation(history)
-    student.load_state_dict(best)
-    res = StudentResult(sel['val_acc'], sel['test_acc'], sel['epoch'], history, time.time() - t0, student.eval())
+            best = _evaluate_student(algo, val, test, history, done, running.item()/(cfg.eval_every*algo.steps_per_epoch), best)
+            running.zero_(); bar.set_postfix(val=f"{history[-1]['val_acc']:.3f}", unseen=f"{select_evaluation(history)['test_acc']:.3f}")
+            if ck is not None and done < cfg.epochs: _student_checkpoint(ck, algo, g, best, done, history, time.time() - t0)
+    return _student_result(algo, history, best, time.time() - t0, out, meta)
+
+# %% ../nbs/10_evaluate.ipynb #9da8e312
+def _student_result(algo:KDStudent, history:list, best:dict, seconds:float, out:Path|None, meta:dict)->StudentResult:
+    "The selected student and its record (`student.json`; the checkpoint is removed)."
+    sel = select_evaluation(history); algo.model.load_state_dict(best)
+    res = StudentResult(sel['val_acc'], sel['test_acc'], sel['epoch'], history, seconds, algo.model.eval())
     if out is not None:
         save_json(dict(meta, val_acc=res.val_acc, test_acc=res.test_acc, selected_epoch=res.selected_epoch, history=history,
-                       train_seconds=res.train_seconds, versions=versions()), out/'student.json')
-        ck.clear()
+                       train_seconds=seconds, versions=versions()), out/'student.json')
+        (out/'student_checkpoint.safetensors').unlink(missing_ok=True)
     return res
 
 # %% ../nbs/10_evaluate.ipynb #cee366bb
