@@ -13,10 +13,12 @@ from .core import (get_device, seed_everything, save_json, load_json, save_tenso
                          optimizer_state_tensors, load_optimizer_state, same_settings, settings_hash)
 import ddg_nb
 from .stage import Checkpoint, data_fingerprint
+from fastcore.basics import patch_to
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
-           'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'train_teacher']
+           'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher',
+           'train_teacher']
 
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -205,13 +207,6 @@ def _evaluate(model, val:dict, test, step:int, loss:float, plain)->dict:
     return dict(step=step, loss=loss, val_acc=sum(per.values())/len(per), val_acc_per_domain=per,
                 test_acc=accuracy(model, test, batch_transform=plain))
 
-# %% ../nbs/03_models.ipynb #194e244e
-def _save_checkpoint(path:Path, model, opt, g:torch.Generator, g_aug:torch.Generator, step:int, history:list, record:dict):
-    t, groups = optimizer_state_tensors(opt)
-    t.update({f'model.{k}': v for k, v in model.state_dict().items()})
-    t['rng.torch'] = torch.get_rng_state(); t['rng.sampler'] = g.get_state(); t['rng.augment'] = g_aug.get_state()
-    Checkpoint(path/'checkpoint.safetensors', record).save(t, dict(step=step, history=history, param_groups=groups))
-
 # %% ../nbs/03_models.ipynb #a1c5631a
 def _same_run(record:dict, want:dict)->bool:
     "Does a saved record belong to the run described by `want` (configuration, dataset, classes, domains)?"
@@ -231,7 +226,71 @@ def load_teacher(path:str|Path, # folder written by `train_teacher`
     return Teacher(model.to(get_device(device)).eval(), cfg, rec['dataset'], rec['classes'], rec['seen_domains'],
                    rec['test_domain'], rec['history'], rec['metrics'], rec.get('data'), rec.get('version'))
 
-# %% ../nbs/03_models.ipynb #d7c064cc
+# %% ../nbs/03_models.ipynb #c41f591e
+class ERMTeacher:
+    "ERM on the seen domains: the model, Adam, and DomainBed's augmentation batched on the device; `update` is one step."
+    def __init__(self, n_classes:int, cfg:TeacherConfig, device):
+        from ddg_nb.data import BatchAugment, batch_test_transform
+        self.cfg, m = cfg, create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
+        self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
+        self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        mean, std = model_mean_std(self.model)
+        self.augment = BatchAugment(cfg.image_size, mean, std)
+        self.plain = lambda x: batch_test_transform(x, cfg.image_size, mean, std)
+
+# %% ../nbs/03_models.ipynb #ad63a612
+@patch_to(ERMTeacher)
+def update(self, x:torch.Tensor, # uint8 images `[N,3,H,W]` on the device
+           y:torch.Tensor, # their labels
+           g:torch.Generator # the augmentation's draws
+          )->dict:
+    "Augment, one cross-entropy step: `{'loss': ...}` (not synced to the host)."
+    self.model.train()
+    if self.cfg.freeze_bn: set_bn_eval(self.model)
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp):
+        loss = F.cross_entropy(self.model(self.augment(x, generator=g)), y)
+    self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+    return {'loss': loss.detach()}
+
+# %% ../nbs/03_models.ipynb #6d17d0af
+def _teacher_checkpoint(ck:Checkpoint, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, step:int, history:list):
+    t, groups = optimizer_state_tensors(algo.opt)
+    t.update({f'model.{k}': v for k, v in algo.model.state_dict().items()})
+    t['rng.torch'] = torch.get_rng_state(); t['rng.sampler'] = g.get_state(); t['rng.augment'] = g_aug.get_state()
+    ck.save(t, dict(step=step, history=history, param_groups=groups))
+
+def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, device)->tuple:
+    "`(first step, history)` from the checkpoint of this run, or a fresh start."
+    saved = ck.load() if ck is not None else None
+    if saved is None: return 0, []
+    t, st = saved
+    try:
+        algo.model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
+        load_optimizer_state(algo.opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')}, st['param_groups'])
+        torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
+        if g_aug is not g: g_aug.set_state(t['rng.augment'])
+        return st['step'], st['history']
+    except (KeyError, RuntimeError) as e: warnings.warn(f'{ck.path}: unreadable checkpoint ({e}); starting over'); return 0, []
+
+# %% ../nbs/03_models.ipynb #6d74bcee
+def _teacher_identity(dataset, test_domain:str, cfg:TeacherConfig)->tuple:
+    "`(splits, identity)`: the DomainBed splits, and what decides the teacher (configuration, data, domains, version)."
+    from ddg_nb.data import domainbed_splits
+    splits = domainbed_splits(dataset, test_domain, holdout_fraction=cfg.holdout_fraction, seed=cfg.split_seed)
+    seen = [d for d in dataset.domains if d != splits.test_domain]
+    return splits, dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen,
+                        test_domain=splits.test_domain, data=data_fingerprint(dataset.files, dataset.path), version=ddg_nb.__version__)
+
+def _teacher_done(out:Path|None, want:dict, cfg:TeacherConfig, device)->Teacher|None:
+    "The finished teacher of this identity in `out`, or None (with a warning when another one is there)."
+    if out is None or not ((out/'teacher.json').exists() and (out/'teacher.safetensors').exists()): return None
+    try:
+        if _same_run(load_json(out/'teacher.json'), want):
+            t = load_teacher(out, device, channels_last=cfg.channels_last); t.config = cfg; return t
+        warnings.warn(f'{out} holds a teacher of another configuration: training a new one')
+    except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable teacher ({e}); training again')
+
+# %% ../nbs/03_models.ipynb #3627a165
 def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
                   test_domain:str, # the held-out (unseen) domain
                   config:TeacherConfig|None=None, # default: `teacher_config('cpu')`
@@ -241,68 +300,37 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
                   on_step=None # called as `on_step(step)` after each optimizer step (e.g. to stop early)
                  )->Teacher:
     "Train an ERM teacher on every domain but `test_domain` (DomainBed protocol); resumable and skipped when done."
-    from ddg_nb.data import domainbed_splits
     cfg = config or teacher_config('cpu'); device = get_device(device)
-    splits = domainbed_splits(dataset, test_domain, holdout_fraction=cfg.holdout_fraction, seed=cfg.split_seed)
-    test_domain = splits.test_domain
-    seen = [d for d in dataset.domains if d != test_domain]
-    data, version = data_fingerprint(dataset.files, dataset.path), ddg_nb.__version__ # changed images or code: a new teacher
-    want = dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen, test_domain=test_domain,
-                data=data, version=version)
+    splits, want = _teacher_identity(dataset, test_domain, cfg) # changed images or code: a new teacher
     out = Path(out_dir) if out_dir is not None else None
-    if out is not None and (out/'teacher.json').exists() and (out/'teacher.safetensors').exists():
-        try:
-            if _same_run(load_json(out/'teacher.json'), want):
-                t = load_teacher(out, device, channels_last=cfg.channels_last); t.config = cfg; return t
-            warnings.warn(f'{out} holds a teacher of another configuration: training a new one')
-        except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable teacher ({e}); training again')
-
+    if (done := _teacher_done(out, want, cfg, device)) is not None: return done
     g = seed_everything(cfg.seed)
-    model = create_model(cfg.model, len(dataset.classes), pretrained=cfg.pretrained).to(device)
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    from ddg_nb.data import BatchAugment, batch_test_transform
-    mean, std = model_mean_std(model)
-    train, val, test = _seen_data(dataset, splits, test_domain, cfg.image_size)
-    augment = BatchAugment(cfg.image_size, mean, std)  # DomainBed's augmentation, batched on the device
-    plain = lambda x: batch_test_transform(x, cfg.image_size, mean, std)
+    algo = ERMTeacher(len(dataset.classes), cfg, device)
+    train, val, test = _seen_data(dataset, splits, splits.test_domain, cfg.image_size)
     g_aug = g if device.type == 'cpu' else torch.Generator(device).manual_seed(cfg.seed + 1)
-    start, history = 0, []
-    saved = Checkpoint(out/'checkpoint.safetensors', want).load() if out is not None else None # one atomic file, of this run
-    if saved is not None:
-        t, ck = saved
-        try:
-            model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
-            load_optimizer_state(opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')}, ck['param_groups'])
-            torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
-            if g_aug is not g: g_aug.set_state(t['rng.augment'])
-            start, history = ck['step'], ck['history']
-        except (KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable checkpoint ({e}); starting over')
-
+    ck = Checkpoint(out/'checkpoint.safetensors', want) if out is not None else None # one atomic file, of this run
+    start, history = _teacher_resume(ck, algo, g, g_aug, device)
     t0, running, n_since = time.time(), torch.zeros((), device=device), 0
-    bar = tqdm(range(start, cfg.steps), desc=f'teacher (test: {test_domain})', disable=not progress, initial=start, total=cfg.steps)
+    bar = tqdm(range(start, cfg.steps), desc=f'teacher (test: {splits.test_domain})', disable=not progress, initial=start, total=cfg.steps)
     for step in bar:
-        model.train()
-        if cfg.freeze_bn: set_bn_eval(model)
         xb, yb = _sample_batch(train, cfg.batch_size, g)
-        xb = augment(xb.to(device, non_blocking=True), generator=g_aug); yb = yb.to(device, non_blocking=True)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.amp):
-            loss = F.cross_entropy(model(xb), yb)
-        opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
-        running += loss.detach(); n_since += 1
+        running += algo.update(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True), g_aug)['loss']; n_since += 1
         done = step + 1
         if (cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps:
-            history.append(_evaluate(model, val, test, done, running.item()/n_since, plain)); running.zero_(); n_since = 0
+            history.append(_evaluate(algo.model, val, test, done, running.item()/n_since, algo.plain)); running.zero_(); n_since = 0
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val=f"{history[-1]['val_acc']:.3f}", unseen=f"{history[-1]['test_acc']:.3f}")
-        if out is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
-            _save_checkpoint(out, model, opt, g, g_aug, done, history, want)
+        if ck is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
+            _teacher_checkpoint(ck, algo, g, g_aug, done, history)
         if on_step is not None: on_step(done)
-    model.eval()
-    last = history[-1]
-    teacher = Teacher(model, cfg, dataset.name, list(dataset.classes), seen, test_domain, history,
-                      dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=time.time()-t0), data, version)
+    return _teacher_result(algo, want, history, time.time() - t0, out)
+
+# %% ../nbs/03_models.ipynb #c9d40efd
+def _teacher_result(algo:ERMTeacher, want:dict, history:list, seconds:float, out:Path|None)->Teacher:
+    "The trained teacher, saved (weights, record) when `out` is given; the checkpoint is removed."
+    last, w = history[-1], want
+    teacher = Teacher(algo.model.eval(), algo.cfg, w['dataset'], w['classes'], w['seen_domains'], w['test_domain'], history,
+                      dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=seconds), w['data'], w['version'])
     if out is not None:
-        save_tensors(model.state_dict(), out/'teacher.safetensors')
-        save_json(teacher.record(), out/'teacher.json')
+        save_tensors(algo.model.state_dict(), out/'teacher.safetensors'); save_json(teacher.record(), out/'teacher.json')
         (out/'checkpoint.safetensors').unlink(missing_ok=True)
     return teacher
