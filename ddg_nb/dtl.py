@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_dtl.ipynb #13f4404e
 from __future__ import annotations
-import math, time, dataclasses, warnings
+import math, time, dataclasses, warnings, contextlib
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -16,11 +16,12 @@ from .style import Style, StyleRecorder, average_style, style_from_stats
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
 from .transfer import TransferNet
 from .stage import Checkpoint, tensor_fingerprint
+from fastcore.basics import patch_to
 
 # %% auto #0
 __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'segment_styles',
-           'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'save_dtl', 'load_dtl', 'cosine_lr', 'train_dtl',
-           'sample_real_images']
+           'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'save_dtl', 'load_dtl', 'cosine_lr', 'DTL',
+           'train_dtl', 'sample_real_images']
 
 # %% ../nbs/07_dtl.ipynb #4340eb81
 @dataclass
@@ -129,7 +130,7 @@ def segment_styles(stats:list, # per layer `(mu, var)` `[n_seg*B, C]` of a batch
                    n_seg:int # segments: S and its E copies
                   )->tuple:
     "`(styles of the first segment [Style per layer], the others stacked [Style(m [n_seg-1, C]) per layer])`."
-    st = [style_from_stats(mu.unflatten(0, (n_seg, -1)), var.unflatten(0, (n_seg, -1))) for mu, var in stats] # m, s: [n_seg, C]
+    st = [style_from_stats(mu.unflatten(0, (n_seg, -1)), var.unflatten(0, (n_seg, -1))) for mu, var in stats] # [n_seg, C]
     return [Style(s.m[0], s.s[0]) for s in st], [Style(s.m[1:], s.s[1:]) for s in st]
 
 # %% ../nbs/07_dtl.ipynb #0b100f04
@@ -148,7 +149,8 @@ def dtl_step_losses(teacher:nn.Module, # frozen, in eval mode
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.amp):
         if not cfg.transfer or transfer is None: lx = teacher(x).float(); sx = rec.styles()
         else:
-            copies = transfer(x.detach().repeat(E, 1, 1, 1), torch.arange(E, device=x.device).repeat_interleave(B)) # S detached
+            domains = torch.arange(E, device=x.device).repeat_interleave(B)
+            copies = transfer(x.detach().repeat(E, 1, 1, 1), domains) # S is detached before psi
             if cfg.fused: # one teacher pass over [S; copies], its statistics cut into 1+E segments
                 logits = teacher(torch.cat([x, copies])).float()
                 (sx, sc), lx, lc = segment_styles(rec.stats, 1 + E), logits[:B], logits[B:]
@@ -257,7 +259,8 @@ def load_dtl(out_dir:str|Path, # a folder written by `save_dtl`
         transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
         if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
         transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')}); transfer.eval()
-    return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']), tuple(rec['std']), rec.get('inputs'))
+    return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']),
+                     tuple(rec['std']), rec.get('inputs'))
 
 def _load_done(out:Path, meta:dict, device)->DTLResult|None:
     "A finished run in `out` with the same configuration, or None."
@@ -295,7 +298,85 @@ def _init_images(init, n_classes:int, ipc:int, image_size:int|None, g:torch.Gene
         raise ValueError(f'init images must be [n_classes*ipc, 3, H, W] = [{n_classes*ipc}, 3, H, W] (class-major), got {list(init.shape)}')
     return init.clone()
 
-# %% ../nbs/07_dtl.ipynb #ff2e0bc2
+# %% ../nbs/07_dtl.ipynb #2a275ccc
+class DTL:
+    "Algorithm 1's state: S in batches with an Adam each, psi with its own, the style targets; `update` is one step."
+    def __init__(self, teacher:nn.Module, # frozen, in eval mode
+                 styles:dict, # {seen domain: [Style per layer]}
+                 images:torch.Tensor, # S at step 0 [K*ipc,3,H,W]
+                 schedule:list, # `visit_schedule`
+                 n_classes:int, cfg:DTLConfig, device):
+        self.teacher, self.cfg, self.mean, self.std = teacher, cfg, *model_mean_std(teacher)
+        self.S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:cfg.n_batches(n_classes)]]
+        self.opts = [torch.optim.Adam([s], lr=cfg.lr_images, betas=(0.5, 0.9)) for s in self.S]  # SRe2L's betas
+        psi = TransferNet(len(styles), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
+        self.transfer = psi.to(memory_format=torch.channels_last) if cfg.channels_last else psi
+        # the CIN rows learn faster than the shared convolutions (psi starts as the identity: large conv steps destabilize it)
+        self.opt_psi = torch.optim.Adam([{'params': psi.conv_parameters(), 'lr': cfg.lr_transfer},
+                                         {'params': psi.theta_parameters(), 'lr': cfg.lr_theta}])
+        self.target = [Style(st.m.to(device), st.s.to(device)) for st in average_style(styles)]
+        self.targets = [Style(st.m.to(device), st.s.to(device)) for st in stack_styles(styles)]
+        self.lo, self.hi = pixel_bounds(self.mean, self.std, device)
+        self.total_steps = sum(v.steps for v in schedule)
+
+# %% ../nbs/07_dtl.ipynb #59df9286
+@patch_to(DTL)
+def update(self, j:int, # which batch of S
+           y:torch.Tensor, # its labels
+           t_images:int, # the step of these images (their cosine schedule runs over `cfg.iterations`)
+           t:int, # the step of the run (psi's cosine schedule runs over all steps)
+           g:torch.Generator, # the jitter's draws
+           rec:StyleRecorder # active on the teacher
+          )->tuple:
+    "One step of eq. 12 on batch `j` and psi, S kept in the valid pixel box: `(total, terms)`."
+    c, s, opt = self.cfg, self.S[j], self.opts[j]
+    opt.param_groups[0]['lr'] = cosine_lr(c.lr_images, t_images, c.iterations)
+    for group, lr in zip(self.opt_psi.param_groups, (c.lr_transfer, c.lr_theta)): group['lr'] = cosine_lr(lr, t, self.total_steps)
+    total, terms = dtl_step_losses(self.teacher, self.transfer, roll_jitter(s, c.jitter, c.flip, g), y, self.target, self.targets, c, rec)
+    opt.zero_grad(set_to_none=True); self.opt_psi.zero_grad(set_to_none=True)
+    total.backward(); opt.step(); self.opt_psi.step()
+    with torch.no_grad(): s.copy_(torch.maximum(torch.minimum(s, self.hi), self.lo))
+    return total, terms
+
+# %% ../nbs/07_dtl.ipynb #57745e85
+@contextlib.contextmanager
+def _frozen(model:nn.Module):
+    "`model` in eval mode without parameter gradients inside the block; restored after it."
+    was, grads = model.training, [p.requires_grad for p in model.parameters()]
+    model.eval().requires_grad_(False)
+    try: yield model
+    finally:
+        model.train(was)
+        for p, r in zip(model.parameters(), grads): p.requires_grad_(r)
+
+def _check_finite(total:torch.Tensor, step:int, v, out:Path|None):
+    if not torch.isfinite(total):
+        raise FloatingPointError(f'the DTL loss became {total.item()} at step {step} (class {v.k}, batch {v.m}); '
+                                 + (f'the last good checkpoint is kept in {out}; ' if out is not None else '')
+                                 + 'lower lr_images / lr_transfer or check the style bank')
+
+def _dtl_resume(out:Path|None, algo:DTL, schedule:list, g:torch.Generator, meta:dict, device)->tuple:
+    "`(first visit, its first step, history)` from the checkpoint of this run, or a fresh start."
+    history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers', 'per_style_layers']}
+    if out is not None: out.mkdir(parents=True, exist_ok=True)
+    start, history = (out is not None and _load_state(out, algo.S, algo.opts, algo.transfer, algo.opt_psi, g, meta, device)) or (0, history)
+    return start, sum(v.steps for v in schedule[:start]), history
+
+def _dtl_meta(cfg:DTLConfig, teacher:nn.Module, styles:dict, init, n_classes:int, images:torch.Tensor)->dict:
+    "A DTL run's identity: configuration, domains, shapes, and fingerprints of the teacher, style bank and initial images."
+    inputs = dict(teacher=tensor_fingerprint(teacher), styles=tensor_fingerprint(styles), init=tensor_fingerprint(init))
+    return dict(config=asdict(cfg), domains=list(styles), n_classes=n_classes, image_shape=list(images.shape[1:]),
+                inputs=inputs)
+
+def _run_visit(algo:DTL, v, y:torch.Tensor, step:int, g:torch.Generator, rec:StyleRecorder, history:dict)->tuple:
+    "The `v.steps` steps of one visit of Algorithm 1's loop, logged every `log_every`: `(step after it, its last total)`."
+    algo.transfer.train()
+    for n in range(v.steps):
+        total, terms = algo.update(v.index % len(algo.S), y, v.first_step + n, step, g, rec); step += 1
+        if step % algo.cfg.log_every == 0 or step == algo.total_steps: _log(history, step, total, terms)
+    return step, total
+
+# %% ../nbs/07_dtl.ipynb #744972d5
 def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mode
               styles:dict, # {seen domain: [Style per layer]} from `domain_styles` (its order = psi's rows)
               n_classes:int, # K
@@ -312,66 +393,26 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     "Jointly learn domain-transferable synthetic images and the domain transfer network psi (Algorithm 1)."
     cfg = dataclasses.replace(config or DTLConfig(), ipc=ipc, **kwargs)
     device = get_device(device) if device is not None else next(teacher.parameters()).device
-    domains = list(styles)
-    if len(domains) < 1: raise ValueError('styles is empty: need the style of at least one seen domain')
-    mean, std = model_mean_std(teacher)
+    if len(styles) < 1: raise ValueError('styles is empty: need the style of at least one seen domain')
     g = seed_everything(cfg.seed)
     images = _init_images(init, n_classes, cfg.ipc, image_size, g)
-    labels = torch.arange(n_classes).repeat_interleave(cfg.ipc)
-    schedule = visit_schedule(cfg, n_classes)
-    S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:cfg.n_batches(n_classes)]]
-    opts = [torch.optim.Adam([s], lr=cfg.lr_images, betas=(0.5, 0.9)) for s in S]  # SRe2L's betas
-    transfer = TransferNet(len(domains), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
-    if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
-    # the CIN rows learn faster than the shared convolutions (psi starts as the identity: large conv steps destabilize it)
-    opt_psi = torch.optim.Adam([{'params': transfer.conv_parameters(), 'lr': cfg.lr_transfer},
-                                {'params': transfer.theta_parameters(), 'lr': cfg.lr_theta}])
-    target = [Style(st.m.to(device), st.s.to(device)) for st in average_style(styles)]
-    targets = [Style(st.m.to(device), st.s.to(device)) for st in stack_styles(styles)]
-    lo, hi = pixel_bounds(mean, std, device)
-    total_steps = sum(v.steps for v in schedule)
-    history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers', 'per_style_layers']}
-    out = Path(out_dir) if out_dir is not None else None
-    inputs = dict(teacher=tensor_fingerprint(teacher), styles=tensor_fingerprint(styles), init=tensor_fingerprint(init))
-    meta = dict(config=asdict(cfg), domains=domains, n_classes=n_classes, image_shape=list(images.shape[1:]), inputs=inputs)
-    start = 0
-    if out is not None:
-        done = _load_done(out, meta, device)
-        if done is not None: return done
-        out.mkdir(parents=True, exist_ok=True)
-        r = _load_state(out, S, opts, transfer, opt_psi, g, meta, device)
-        if r is not None: start, history = r
-    step = sum(v.steps for v in schedule[:start])
-    was_training, grads = teacher.training, [p.requires_grad for p in teacher.parameters()]
-    teacher.eval().requires_grad_(False)
-    bar = tqdm(total=total_steps, initial=step, desc='DTL', disable=not progress)
+    labels, schedule = torch.arange(n_classes).repeat_interleave(cfg.ipc), visit_schedule(cfg, n_classes)
+    algo = DTL(teacher, styles, images, schedule, n_classes, cfg, device)
+    meta, out = _dtl_meta(cfg, teacher, styles, init, n_classes, images), Path(out_dir) if out_dir is not None else None
+    if out is not None and (done := _load_done(out, meta, device)) is not None: return done
+    start, step, history = _dtl_resume(out, algo, schedule, g, meta, device)
+    bar = tqdm(total=algo.total_steps, initial=step, desc='DTL', disable=not progress)
     try:
-        with StyleRecorder(teacher) as rec:
+        with _frozen(teacher), StyleRecorder(teacher) as rec:
             for v in schedule[start:]:
-                j = v.index % len(S); s, opt, y = S[j], opts[j], labels[v.images].to(device)
-                transfer.train()
-                for n in range(v.steps):
-                    opt.param_groups[0]['lr'] = cosine_lr(cfg.lr_images, v.first_step + n, cfg.iterations)
-                    for group, lr in zip(opt_psi.param_groups, (cfg.lr_transfer, cfg.lr_theta)): group['lr'] = cosine_lr(lr, step, total_steps)
-                    x = roll_jitter(s, cfg.jitter, cfg.flip, g)
-                    total, terms = dtl_step_losses(teacher, transfer, x, y, target, targets, cfg, rec)
-                    opt.zero_grad(set_to_none=True); opt_psi.zero_grad(set_to_none=True)
-                    total.backward(); opt.step(); opt_psi.step()
-                    with torch.no_grad(): s.copy_(torch.maximum(torch.minimum(s, hi), lo))
-                    step += 1
-                    if step % cfg.log_every == 0 or step == total_steps: _log(history, step, total, terms)
-                bar.update(v.steps)
-                if not torch.isfinite(total):
-                    raise FloatingPointError(f'the DTL loss became {total.item()} at step {step} (class {v.k}, batch {v.m}); '
-                                             + (f'the last good checkpoint is kept in {out}; ' if out is not None else '')
-                                             + 'lower lr_images / lr_transfer or check the style bank')
+                step, total = _run_visit(algo, v, labels[v.images].to(device), step, g, rec, history)
+                bar.update(v.steps); _check_finite(total, step, v, out)
                 if history['step']: bar.set_postfix(loss=f"{history['total'][-1]:.3f}")
-                if out is not None: _save_state(out, S, opts, transfer, opt_psi, g, v.index, history, meta)
-                for cb in callbacks: cb(v, _assemble(S, schedule, images), history)
-    finally:
-        bar.close(); teacher.train(was_training)
-        for p, r in zip(teacher.parameters(), grads): p.requires_grad_(r)
-    result = DTLResult(_assemble(S, schedule, images).cpu(), labels, transfer.eval() if cfg.transfer else None, domains, history, cfg, mean, std, inputs)
+                if out is not None: _save_state(out, algo.S, algo.opts, algo.transfer, algo.opt_psi, g, v.index, history, meta)
+                for cb in callbacks: cb(v, _assemble(algo.S, schedule, images), history)
+    finally: bar.close()
+    result = DTLResult(_assemble(algo.S, schedule, images).cpu(), labels, algo.transfer.eval() if cfg.transfer else None,
+                       list(styles), history, cfg, algo.mean, algo.std, meta['inputs'])
     if out is not None: save_dtl(result, out)
     return result
 
