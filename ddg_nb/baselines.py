@@ -17,37 +17,37 @@ from .dtl import roll_jitter, cosine_lr, pixel_bounds
 from .data import sample_crops, resized_crop, CROP_TRIES
 
 # %% auto #0
-__all__ = ['METHODS', 'Method', 'register_method', 'get_method', 'class_first_batches', 'instance_first_batches', 'sre2l_loss',
-           'sre2l_recover', 'rded_scores', 'concat_patches', 'rded_select', 'conv_layers', 'conv_batch_stats',
-           'ConvStatRecorder', 'conv_statistics', 'gvbsm_statistic_loss', 'densification_loss', 'gvbsm_densification',
-           'gvbsm_recover', 'seen_images', 'per_domain', 'train_domain_teachers']
+__all__ = ['RECOVERS', 'Recover', 'register_recover', 'get_recover', 'class_first_batches', 'instance_first_batches',
+           'sre2l_loss', 'sre2l_recover', 'rded_scores', 'concat_patches', 'rded_select', 'conv_layers',
+           'conv_batch_stats', 'ConvStatRecorder', 'conv_statistics', 'gvbsm_statistic_loss', 'densification_loss',
+           'gvbsm_densification', 'gvbsm_recover', 'seen_images', 'per_domain', 'train_domain_teachers']
 
 # %% ../nbs/11_baselines.ipynb #fa634fe9
 @dataclass(frozen=True)
-class Method:
+class Recover:
     "A registered distillation method."
     name:str
     recover:Callable # `recover(teacher, n_classes, ipc, image_size, real=None, **hparams) -> (images, labels)`
     needs_real_images:bool # whether `real` must be given
     description:str=''
 
-METHODS:dict = {}
+RECOVERS:dict = {}
 
-def register_method(name:str, # registry key, e.g. 'sre2l'
-                    needs_real_images:bool=False, # the method reads the seen domains' training images
-                    description:str|None=None # one line; default: the first line of the function's docstring
-                   ):
+def register_recover(name:str, # registry key, e.g. 'sre2l'
+                     needs_real_images:bool=False, # the method reads the seen domains' training images
+                     description:str|None=None # one line; default: the first line of the function's docstring
+                    ):
     "Decorator: register a recover function under `name` (replacing an entry of that name)."
     def _reg(fn):
         doc = description if description is not None else (fn.__doc__ or '').strip().split('\n')[0]
-        METHODS[name] = Method(name, fn, needs_real_images, doc)
+        RECOVERS[name] = Recover(name, fn, needs_real_images, doc)
         return fn
     return _reg
 
-def get_method(name:str)->Method:
+def get_recover(name:str)->Recover:
     "The registered method `name`; an unknown name is an error listing the known ones."
-    if name not in METHODS: raise ValueError(f'unknown distillation method {name!r}; known: {sorted(METHODS)}')
-    return METHODS[name]
+    if name not in RECOVERS: raise ValueError(f'unknown distillation method {name!r}; known: {sorted(RECOVERS)}')
+    return RECOVERS[name]
 
 # %% ../nbs/11_baselines.ipynb #6259f3f3
 def _check_bs(batch_size:int):
@@ -433,19 +433,19 @@ def _real(real, name:str)->tuple:
     if real is None: raise ValueError(f'{name} needs the real images: real=(images, labels)')
     return real
 
-@register_method('sre2l')
+@register_recover('sre2l')
 def _sre2l_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, **hparams)->tuple:
     "SRe2L (Yin et al. 2023): images from noise, cross-entropy + BN-statistic matching."
     return sre2l_recover(_one(teacher, 'sre2l'), n_classes, ipc, image_size, **hparams)
 
-@register_method('rded', needs_real_images=True)
+@register_recover('rded', needs_real_images=True)
 def _rded_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, progress:bool=False, **hparams)->tuple:
     "RDED (Sun et al. 2024): the observer's most confident real crops, f x f stitched per image."
     images, labels = _real(real, 'rded')
     if images.shape[-1] != image_size: raise ValueError(f'rded: real images are {images.shape[-1]} px, image_size is {image_size}')
     return rded_select(_one(teacher, 'rded'), images, labels, ipc, n_classes=n_classes, **hparams)
 
-@register_method('gvbsm', needs_real_images=True)
+@register_recover('gvbsm', needs_real_images=True)
 def _gvbsm_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, **hparams)->tuple:
     "G-VBSM (Shao et al. 2024): several backbones, BN + convolution statistics, data densification."
     return gvbsm_recover(teacher, n_classes, ipc, image_size, real=_real(real, 'gvbsm'), **hparams)

@@ -171,10 +171,10 @@ def _domain_teachers(ctx)->dict:
                                                          device=ctx.config.device, progress=False).items()}
 
 def _baseline(name:str, per_domain:bool):
-    "The `make(ctx)` of baseline `name` (from `ddg_nb.baselines.METHODS`), across or per domain."
+    "The `make(ctx)` of baseline `name` (from `ddg_nb.baselines.RECOVERS`), across or per domain."
     from ddg_nb import baselines
     def make(ctx):
-        entry = baselines.get_method(name); cfg = ctx.config
+        entry = baselines.get_recover(name); cfg = ctx.config
         hp = dict(cfg.baselines.get(name, {}))
         size, K = cfg.teacher.image_size, len(ctx.dataset.classes)
         want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp, teacher=asdict(cfg.teacher), teacher_key=ctx.teacher.key)
@@ -196,7 +196,7 @@ def _baseline(name:str, per_domain:bool):
 
 def _register_baselines():
     from ddg_nb import baselines
-    for name in baselines.METHODS:
+    for name in baselines.RECOVERS:
         uses = (f'baselines.{name}',)
         register_method(name, f'{name} across domains: one teacher of all seen domains (BN frozen), one set', uses=uses)(_baseline(name, False))
         register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain', uses=uses)(_baseline(name, True))
