@@ -161,7 +161,7 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
     from ddg_nb.evaluate import results_table
     over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, ipc=ipc, out=out, device=device, jobs=jobs,
                                   test_domains=_split(test_domains), methods=_split(methods),
-                                  seeds=[int(s) for s in _split(seeds)] if seeds else None).items() if v is not None}
+                                  seeds=_split(seeds)).items() if v is not None} # typed (and checked) by experiment_config
     over.update(_overrides(override))
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
     if dry_run:

@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #28e00e04
 from __future__ import annotations
-import copy, json, time, logging, warnings, dataclasses
+import copy, json, os, time, logging, warnings, dataclasses
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -202,6 +202,39 @@ def _register_baselines():
         register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain', uses=uses)(_baseline(name, True))
 _register_baselines()
 
+# %% ../nbs/12_pipeline.ipynb #c2e239a9
+_TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
+
+def _as(value, base:str):
+    "`value` as the type named `base` ('int', 'float', 'bool', 'str', 'list', 'tuple', 'dict'); a ValueError if it is not one."
+    if base == 'bool':
+        if isinstance(value, bool): return value
+        if isinstance(value, str) and value.lower() in _TRUE + _FALSE: return value.lower() in _TRUE
+    elif base == 'int' and not isinstance(value, bool):
+        if isinstance(value, int): return value
+        if isinstance(value, float) and value.is_integer(): return int(value)
+        if isinstance(value, str): return int(value)
+    elif base == 'float' and not isinstance(value, bool) and isinstance(value, (int, float, str)): return float(value)
+    elif base == 'str' and isinstance(value, (str, os.PathLike)): return str(value)
+    elif base in ('list', 'tuple'):
+        v = [value] if isinstance(value, str) else value # a bare name is a list of one (not of its letters)
+        if isinstance(v, (list, tuple)): return list(v) if base == 'list' else tuple(v)
+    elif base == 'dict' and isinstance(value, dict): return value
+    elif base not in ('int', 'float', 'bool', 'str', 'list', 'tuple', 'dict'): return value
+    raise ValueError
+
+def _coerce(key:str, # the dotted key, for the message
+            value, # as given (YAML and the command line give strings for numbers such as 1e-3)
+            anno:str # the field's annotation, e.g. 'int' or 'list | None'
+           ):
+    "`value` as the field's type (`seeds`: a list of ints), or a `ValueError` naming the key, before anything runs."
+    types = [t.strip() for t in anno.split('|')]
+    if value is None and 'None' in types: return None
+    try:
+        v = _as(value, next(t for t in types if t != 'None'))
+        return [_as(s, 'int') for s in v] if key == 'seeds' else v
+    except (ValueError, TypeError, StopIteration): raise ValueError(f'{key}={value!r} is not a valid {anno}') from None
+
 # %% ../nbs/12_pipeline.ipynb #d989d7a5
 _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig, 'student': StudentConfig}
 
@@ -251,12 +284,18 @@ def experiment_config(preset:str='cpu', # one of `PRESETS`
     top = set(ExperimentConfig.__dataclass_fields__) - set(_STAGES)
     for k in over:
         if k not in top and k not in _STAGES: raise ValueError(f'unknown configuration key {k!r}; known: {", ".join(sorted(top | set(_STAGES)))}')
+    fields = ExperimentConfig.__dataclass_fields__
+    over = {k: v if k in _STAGES else _coerce(k, v, fields[k].type) for k, v in over.items()}
+    ipc = over.get('ipc', base.get('ipc', fields['ipc'].default))
+    if 'ipc' in over.get('dtl', {}) and _coerce('dtl.ipc', over['dtl']['ipc'], 'int') != ipc:
+        raise ValueError(f"dtl.ipc={over['dtl']['ipc']!r} differs from ipc={ipc}: set ipc (DTL's IPC is the experiment's)")
     stages = {}
     for s, cls in _STAGES.items():
         merged = {**base.get(s, {}), **over.get(s, {})}
         bad = set(merged) - set(cls.__dataclass_fields__)
         if bad: raise ValueError(f'unknown key(s) {", ".join(f"{s}.{b}" for b in sorted(bad))}; {s} has: {", ".join(cls.__dataclass_fields__)}')
-        stages[s] = cls(**merged)
+        typed = {k: _coerce(f'{s}.{k}', v, cls.__dataclass_fields__[k].type) for k, v in over.get(s, {}).items()}
+        stages[s] = cls(**{**merged, **typed})
     flat = {k: copy.deepcopy(v) for k, v in {**base, **over}.items() if k not in _STAGES} # a config never shares a preset's dicts
     return ExperimentConfig(**flat, **stages)
 
