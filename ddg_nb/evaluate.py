@@ -266,9 +266,9 @@ def _determined(k:str, kept:list, flat:list)->bool:
 
 def setting_groups(rows:list # result rows
                   )->list:
-    "`[(settings, rows)]`: `rows` split by the settings on which two rows of one method disagree (one group when none do)."
+    "`[(settings, rows)]`: `rows` split by the settings on which two rows of one method and test domain disagree (one group when none do)."
     flat, by_method = [row_settings(r) for r in rows], {}
-    for r, f in zip(rows, flat): by_method.setdefault(r['method'], []).append(f)
+    for r, f in zip(rows, flat): by_method.setdefault((r['method'], r.get('test_domain')), []).append(f) # each domain has its own teacher
     keys = [k for k in sorted({k for fs in by_method.values() for k in set().union(*fs) if len({f.get(k) for f in fs}) > 1},
                               key=lambda k: (k.count('.'), k))]
     kept = []
