@@ -12,7 +12,8 @@ from .core import get_device, save_json, load_json, atomic_write, versions, same
 from .data import domainbed_splits, test_transform
 from .styleshapes import load_dataset
 from .models import TeacherConfig, TEACHER_PRESETS, train_teacher, model_mean_std, Teacher
-from .style import domain_styles, save_styles, load_styles
+from .style import domain_styles, style_tensors, styles_from_tensors
+from .stage import Stage
 from .dtl import DTLConfig, train_dtl, sample_real_images
 from .relabel import RelabelConfig
 from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation, results_table, results_tables)
@@ -339,16 +340,16 @@ def _read_valid(path:Path, want:dict)->dict|None:
     warnings.warn(f'{path} is from another configuration; recomputing'); return None
 
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
-    "The seen domains' style bank for `teacher` (eq. 5 over every training image), cached in `folder`."
+    "The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage `folder/style_bank.safetensors`."
     size = teacher.config.image_size
-    want = dict(teacher=asdict(teacher.config), teacher_key=teacher.key, seen_domains=list(splits.train), image_size=size)
-    if _read_valid(folder/'styles.json', want) is not None and (folder/'styles.safetensors').exists():
-        try: return load_styles(folder/'styles.safetensors')
-        except Exception as e: warnings.warn(f'{folder}/styles.safetensors unreadable ({e}); recomputing')
+    stage = Stage('style_bank', folder, dict(seen_domains=list(splits.train), image_size=size), inputs=dict(teacher=teacher.key))
+    done, why = stage.status()
+    if log: log.info(f'{splits.test_domain}: {why}')
+    if done: t, rec = stage.load(); return styles_from_tensors(t, rec['domains'], rec['n_layers'])
     t0 = time.time(); mean, std = model_mean_std(teacher.model)
     data = {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size) for d, idx in splits.train.items()}
     styles = domain_styles(teacher.model, data, progress=False)
-    save_styles(styles, folder/'styles.safetensors'); save_json(dict(want, seconds=time.time() - t0), folder/'styles.json')
+    t, meta = style_tensors(styles); stage.save(t, dict(meta, seconds=time.time() - t0))
     if log: log.info(f'{splits.test_domain}: style bank of {len(styles)} domains ({time.time() - t0:.0f} s)')
     return styles
 

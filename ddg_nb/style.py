@@ -16,7 +16,7 @@ from .models import bn_layers
 
 # %% auto #0
 __all__ = ['channel_mean_var', 'channel_stats', 'Style', 'style_from_stats', 'set_style', 'StyleRecorder', 'domain_styles',
-           'average_style', 'save_styles', 'load_styles']
+           'average_style', 'style_tensors', 'styles_from_tensors', 'save_styles', 'load_styles']
 
 # %% ../nbs/04_style.ipynb #8a70e2cb
 class _MeanVar(torch.autograd.Function):
@@ -180,14 +180,26 @@ def average_style(styles # {domain: [Style per layer]} or a list of `[Style per 
             for l in range(len(per_domain[0]))]
 
 # %% ../nbs/04_style.ipynb #30bd92d5
+def style_tensors(styles:dict # {domain: [Style per layer]}
+                 )->tuple:
+    "`(tensors, meta)` of a style bank: `'<domain>/<layer>/m'` and `/s` tensors; the domain order and layer count."
+    n_layers = {len(v) for v in styles.values()}
+    if len(n_layers) != 1: raise ValueError(f'a style bank needs at least one domain and the same number of layers for each, got {n_layers}')
+    t = {f'{d}/{l}/{k}': getattr(st, k).detach().float().cpu().contiguous() for d, v in styles.items() for l, st in enumerate(v) for k in 'ms'}
+    return t, dict(domains=list(styles), n_layers=n_layers.pop())
+
+def styles_from_tensors(t:dict, # tensors from `style_tensors`
+                        domains:list, n_layers:int # its meta
+                       )->dict:
+    "The style bank `{domain: [Style per layer]}` back from `style_tensors`."
+    return {d: [Style(t[f'{d}/{l}/m'], t[f'{d}/{l}/s']) for l in range(n_layers)] for d in domains}
+
 def save_styles(styles:dict, # {domain: [Style per layer]}
                 path:str|Path):
     "Save a style bank as safetensors (domain order and layer count in the metadata), atomically."
     from safetensors.torch import save
-    n_layers = {len(v) for v in styles.values()}
-    if len(n_layers) != 1: raise ValueError(f'save_styles needs at least one domain and the same number of layers for each, got {n_layers}')
-    t = {f'{d}/{l}/{k}': getattr(st, k).detach().float().cpu().contiguous() for d, v in styles.items() for l, st in enumerate(v) for k in 'ms'}
-    data = save(t, metadata={'domains': json.dumps(list(styles)), 'n_layers': str(n_layers.pop())})
+    t, meta = style_tensors(styles)
+    data = save(t, metadata={'domains': json.dumps(meta['domains']), 'n_layers': str(meta['n_layers'])})
     with atomic_write(path, 'wb') as f: f.write(data)
 
 def load_styles(path:str|Path, # a file written by `save_styles`
@@ -199,6 +211,5 @@ def load_styles(path:str|Path, # a file written by `save_styles`
     try:
         with safe_open(str(path), framework='pt', device=str(device)) as f:
             meta = f.metadata() or {}
-            domains, n = json.loads(meta['domains']), int(meta['n_layers'])
-            return {d: [Style(f.get_tensor(f'{d}/{l}/m'), f.get_tensor(f'{d}/{l}/s')) for l in range(n)] for d in domains}
+            return styles_from_tensors({k: f.get_tensor(k) for k in f.keys()}, json.loads(meta['domains']), int(meta['n_layers']))
     except Exception as e: raise ValueError(f'{path} is not a style bank written by save_styles ({type(e).__name__}: {e})') from e

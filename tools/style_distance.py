@@ -28,11 +28,12 @@ def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset
     from ddg_nb.data import get_dataset, domainbed_splits, batch_test_transform
     from ddg_nb.models import load_teacher, model_mean_std
     from ddg_nb.dtl import load_dtl, sample_real_images
-    from ddg_nb.style import load_styles, average_style, domain_styles
+    from ddg_nb.style import styles_from_tensors, average_style, domain_styles
+    from ddg_nb.stage import load_unit
     from ddg_nb.losses import avg_style_loss
     folder = Path(folder); base = folder/test_domain
     run = base/f'seed{seed}'/f'ipc{ipc}'
-    for need in ('teacher', 'styles.safetensors', f'seed{seed}/ipc{ipc}/dtl'):
+    for need in ('teacher', 'style_bank.safetensors', f'seed{seed}/ipc{ipc}/dtl'):
         if not (base/need).exists(): raise FileNotFoundError(f'{base/need} is missing: run the pipeline for {test_domain!r}, seed {seed}, IPC {ipc} first')
     ds = get_dataset(folder.name, data_root)
     tcfg = load_json(base/'teacher'/'teacher.json')['config']
@@ -41,7 +42,7 @@ def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset
     splits = domainbed_splits(ds, test_domain, tcfg['holdout_fraction'], tcfg['split_seed'])
     random = sample_real_images(ds, splits, ipc, size, mean, std, seed=seed)[0]
     dtl = load_dtl(run/'dtl').images
-    bank = load_styles(base/'styles.safetensors')
+    t, rec = load_unit(base/'style_bank.safetensors'); bank = styles_from_tensors(t, rec['domains'], rec['n_layers'])
     pick = torch.randperm(len(splits.test), generator=torch.Generator().manual_seed(0))[:n_test].tolist()
     sub = ds.subset(test_domain, [splits.test[i] for i in pick], preload=size)
     style_of = lambda x: domain_styles(teacher, {'x': [(x, None)]}, progress=False)['x']
