@@ -15,13 +15,13 @@ from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
 from .transfer import TransferNet
-from .stage import Checkpoint, tensor_fingerprint
+from .stage import Checkpoint, Stage, tensor_fingerprint, check_tensors, load_unit
 from fastcore.basics import patch_to
 
 # %% auto #0
 __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'segment_styles',
-           'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'save_dtl', 'load_dtl', 'cosine_lr', 'DTL',
-           'train_dtl', 'sample_real_images']
+           'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'dtl_stage', 'save_dtl', 'load_dtl', 'cosine_lr',
+           'DTL', 'train_dtl', 'sample_real_images']
 
 # %% ../nbs/07_dtl.ipynb #4340eb81
 @dataclass
@@ -186,31 +186,31 @@ class DTLResult:
         return psi(self.images.to(next(psi.parameters()).device), e)
 
 # %% ../nbs/07_dtl.ipynb #f8def05f
-def _save_state(path:Path, S:list, opts:list, transfer, opt_psi, g:torch.Generator, visit:int, history:dict, meta:dict):
-    t = {f'S.{j}': s.detach() for j, s in enumerate(S)}
-    groups = []
-    for j, o in enumerate(opts):
+def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict):
+    "Write the state of `algo` (a `DTL`) after `visit` as one checkpoint unit."
+    t, groups = {f'S.{j}': s.detach() for j, s in enumerate(algo.S)}, []
+    for j, o in enumerate(algo.opts):
         ot, og = optimizer_state_tensors(o, f'optS.{j}'); t.update(ot); groups.append(og)
-    ot, og = optimizer_state_tensors(opt_psi, 'optpsi'); t.update(ot)
-    t.update({f'psi.{k}': v for k, v in transfer.state_dict().items()})
+    ot, og = optimizer_state_tensors(algo.opt_psi, 'optpsi'); t.update(ot)
+    t.update({f'psi.{k}': v for k, v in algo.transfer.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.g'] = g.get_state()
-    Checkpoint(path/'dtl_checkpoint.safetensors', meta).save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og))
+    ck.save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og))
 
-def _load_state(path:Path, S:list, opts:list, transfer, opt_psi, g:torch.Generator, meta:dict, device):
-    "Restore a checkpoint into the given objects; returns `(next visit, history)` or None when there is no matching one."
-    saved = Checkpoint(path/'dtl_checkpoint.safetensors', meta).load(device) # one atomic file, of this configuration
+# %% ../nbs/07_dtl.ipynb #d26746c2
+def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
+    "Restore the checkpoint of this run into `algo` and `g`: `(next visit, history)`, or None when there is none."
+    saved = ck.load(device) # one atomic file, of this identity
     if saved is None: return None
-    t, ck = saved
+    t, st = saved
     try:
         with torch.no_grad():
-            for j, s in enumerate(S): s.copy_(t[f'S.{j}'])
-        for j, o in enumerate(opts): load_optimizer_state(o, t, ck['groups'][j], f'optS.{j}')
-        load_optimizer_state(opt_psi, t, ck['psi_groups'], 'optpsi')
-        transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
+            for j, s in enumerate(algo.S): s.copy_(t[f'S.{j}'])
+        for j, o in enumerate(algo.opts): load_optimizer_state(o, t, st['groups'][j], f'optS.{j}')
+        load_optimizer_state(algo.opt_psi, t, st['psi_groups'], 'optpsi')
+        algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
         torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
-        return ck['visit'] + 1, ck['history']
-    except (KeyError, RuntimeError) as e:
-        warnings.warn(f'{path}: unreadable DTL checkpoint ({e}); starting over'); return None
+        return st['visit'] + 1, st['history']
+    except (KeyError, RuntimeError, IndexError) as e: warnings.warn(f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
 
 # %% ../nbs/07_dtl.ipynb #982fd379
 def to_pixels(images:torch.Tensor, # [N,3,H,W] normalized with mean/std
@@ -232,45 +232,73 @@ def save_grid(images:torch.Tensor, # [N,3,H,W] in [0, 1]
     buf = io.BytesIO(); im.save(buf, format='PNG')
     with atomic_write(path, 'wb') as f: f.write(buf.getvalue())
 
+# %% ../nbs/07_dtl.ipynb #a353171e
+def dtl_stage(out_dir:str|Path, # the run's folder
+              meta:dict # `config`, `domains`, `n_classes`, `image_shape` and `inputs` (fingerprints) of the run
+             )->Stage:
+    "The stage of a DTL run: `out_dir/dtl.safetensors`, of the images and labels' shapes its settings imply."
+    settings = {k: v for k, v in meta.items() if k != 'inputs'}
+    n = meta['n_classes']*meta['config']['ipc']
+    return Stage('dtl', Path(out_dir), settings, inputs=meta['inputs'],
+                 shapes={'images': [n, *meta['image_shape']], 'labels': [n]})
+
+# %% ../nbs/07_dtl.ipynb #94b6b239
+def _meta_of(result:DTLResult)->dict:
+    return dict(config=asdict(result.config), domains=list(result.domains), n_classes=int(result.labels.max()) + 1,
+                image_shape=list(result.images.shape[1:]), inputs=result.inputs or {})
+
 def save_dtl(result:DTLResult, # a finished run
              out_dir:str|Path):
-    "Save a `DTLResult`: `dtl.safetensors`, `dtl.json`, `images.png` and `transferred.png`."
-    out = Path(out_dir); cfg = result.config
+    "Save a `DTLResult` as the stage unit `dtl.safetensors`, with `images.png` and `transferred.png` beside it."
+    out, meta = Path(out_dir), _meta_of(result)
     psi = {f'psi.{k}': v for k, v in result.transfer.state_dict().items()} if result.transfer is not None else {}
-    save_tensors({'images': result.images, 'labels': result.labels, **psi}, out/'dtl.safetensors')
-    save_json(dict(config=asdict(cfg), domains=result.domains, n_classes=int(result.labels.max()) + 1,
-                   image_shape=list(result.images.shape[1:]), mean=list(result.mean), std=list(result.std),
-                   history=result.history, inputs=result.inputs, versions=versions()), out/'dtl.json')
-    first = torch.arange(0, len(result.images), cfg.ipc)  # the first image of every class
-    save_grid(to_pixels(result.images, result.mean, result.std), out/'images.png', nrow=cfg.ipc)
-    if result.transfer is None: (out/'transferred.png').unlink(missing_ok=True)
-    else:
-        rows = [result.images[first]] + [result.transferred(e)[first].cpu() for e in range(len(result.domains))]
-        save_grid(to_pixels(torch.stack(rows, 1).flatten(0, 1), result.mean, result.std), out/'transferred.png', nrow=1 + len(result.domains))
-    (out/'dtl_checkpoint.safetensors').unlink(missing_ok=True)
+    record = dict({k: v for k, v in meta.items() if k != 'inputs'}, mean=list(result.mean), std=list(result.std),
+                  history=result.history, inputs=meta['inputs'], versions=versions())
+    dtl_stage(out, meta).save({'images': result.images, 'labels': result.labels, **psi}, record)
+    _save_grids(result, out)
 
-def load_dtl(out_dir:str|Path, # a folder written by `save_dtl`
-             device='cpu')->DTLResult:
-    "Load a saved DTL run."
-    out = Path(out_dir); rec = load_json(out/'dtl.json'); t = load_tensors(out/'dtl.safetensors', device)
-    cfg = DTLConfig(**rec['config'])
-    transfer = None
+# %% ../nbs/07_dtl.ipynb #91e87efa
+def _save_grids(result:DTLResult, out:Path):
+    "`images.png` (S, a row per class) and `transferred.png` (the first image of each class, then its copies)."
+    first = torch.arange(0, len(result.images), result.config.ipc)  # the first image of every class
+    save_grid(to_pixels(result.images, result.mean, result.std), out/'images.png', nrow=result.config.ipc)
+    if result.transfer is None: (out/'transferred.png').unlink(missing_ok=True); return
+    rows = [result.images[first]] + [result.transferred(e)[first].cpu() for e in range(len(result.domains))]
+    grid = to_pixels(torch.stack(rows, 1).flatten(0, 1), result.mean, result.std)
+    save_grid(grid, out/'transferred.png', nrow=1 + len(result.domains))
+
+# %% ../nbs/07_dtl.ipynb #4291e1ef
+def _dtl_result(path:Path, t:dict, rec:dict, device)->DTLResult:
+    "A `DTLResult` from a unit's tensors and record; a ValueError naming `path` if they do not fit together."
+    n = rec['n_classes']*rec['config']['ipc']
+    if bad := check_tensors(t, {'images': [n, *rec['image_shape']], 'labels': [n]}):
+        raise ValueError(f'{path} is damaged ({"; ".join(bad[:3])}); delete it to recompute')
+    cfg, transfer = DTLConfig(**rec['config']), None
     if cfg.transfer:
         transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
         if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
-        transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')}); transfer.eval()
+        try: transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
+        except RuntimeError as e: raise ValueError(f'{path}: psi does not fit its record ({e}); delete it to recompute') from e
+        transfer.eval()
     return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']),
                      tuple(rec['std']), rec.get('inputs'))
 
-def _load_done(out:Path, meta:dict, device)->DTLResult|None:
-    "A finished run in `out` with the same configuration, or None."
-    if not ((out/'dtl.json').exists() and (out/'dtl.safetensors').exists()): return None
-    try:
-        rec = load_json(out/'dtl.json')
-        if same_settings(rec, meta): return load_dtl(out, device)
-        warnings.warn(f'{out} holds a DTL run of another configuration: running again')
-    except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable DTL artifact ({e}); running again')
-    return None
+# %% ../nbs/07_dtl.ipynb #1f6444d7
+def load_dtl(out_dir:str|Path, # a folder written by `save_dtl` (or `train_dtl`)
+             device='cpu')->DTLResult:
+    "Load a saved DTL run, checked: a ValueError naming the file if it is damaged."
+    path = Path(out_dir)/'dtl.safetensors'
+    t, rec = load_unit(path, device)
+    return _dtl_result(path, t, rec, device)
+
+def _load_done(stage:Stage, device)->DTLResult|None:
+    "The finished, undamaged run of this stage's identity, or None (with a warning saying why, if one is there)."
+    t, rec, why = stage.read(device)
+    if t is None:
+        if stage.path.exists(): warnings.warn(f'{stage.folder}: {why}')
+        return None
+    try: return _dtl_result(stage.path, t, rec, device)
+    except (ValueError, KeyError) as e: warnings.warn(f'{e}; running again')
 
 # %% ../nbs/07_dtl.ipynb #d5546025
 def cosine_lr(lr:float, # the peak learning rate
@@ -338,7 +366,7 @@ def update(self, j:int, # which batch of S
     with torch.no_grad(): s.copy_(torch.maximum(torch.minimum(s, self.hi), self.lo))
     return total, terms
 
-# %% ../nbs/07_dtl.ipynb #57745e85
+# %% ../nbs/07_dtl.ipynb #34abba44
 @contextlib.contextmanager
 def _frozen(model:nn.Module):
     "`model` in eval mode without parameter gradients inside the block; restored after it."
@@ -349,17 +377,23 @@ def _frozen(model:nn.Module):
         model.train(was)
         for p, r in zip(model.parameters(), grads): p.requires_grad_(r)
 
-def _check_finite(total:torch.Tensor, step:int, v, out:Path|None):
-    if not torch.isfinite(total):
-        raise FloatingPointError(f'the DTL loss became {total.item()} at step {step} (class {v.k}, batch {v.m}); '
-                                 + (f'the last good checkpoint is kept in {out}; ' if out is not None else '')
-                                 + 'lower lr_images / lr_transfer or check the style bank')
+# %% ../nbs/07_dtl.ipynb #cd20c801
+def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None):
+    "After a visit, before its checkpoint: stop if the loss, S or psi is NaN or inf, saying what is kept and what to do."
+    bad = [] if torch.isfinite(total) else [f'the loss became {total.item()}']
+    bad += check_tensors({f'S batch {j}': s.detach() for j, s in enumerate(algo.S)})
+    bad += check_tensors({f'psi.{k}': w for k, w in algo.transfer.state_dict().items()})[:2]
+    if not bad: return
+    kept = (f'the checkpoint of the last good visit is kept in {ck.path}' if ck is not None and ck.path.exists()
+            else 'no checkpoint was written (the first visit failed)')
+    raise FloatingPointError(f'DTL stopped at step {step} (class {v.k}, batch {v.m}): {"; ".join(bad[:3])}; {kept}; '
+                             'lower lr_images / lr_transfer / lr_theta, or check the style bank')
 
-def _dtl_resume(out:Path|None, algo:DTL, schedule:list, g:torch.Generator, meta:dict, device)->tuple:
+# %% ../nbs/07_dtl.ipynb #24e93e16
+def _dtl_resume(ck:Checkpoint|None, algo:DTL, schedule:list, g:torch.Generator, device)->tuple:
     "`(first visit, its first step, history)` from the checkpoint of this run, or a fresh start."
     history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers', 'per_style_layers']}
-    if out is not None: out.mkdir(parents=True, exist_ok=True)
-    start, history = (out is not None and _load_state(out, algo.S, algo.opts, algo.transfer, algo.opt_psi, g, meta, device)) or (0, history)
+    start, history = (ck is not None and _load_state(ck, algo, g, device)) or (0, history)
     return start, sum(v.steps for v in schedule[:start]), history
 
 def _dtl_meta(cfg:DTLConfig, teacher:nn.Module, styles:dict, init, n_classes:int, images:torch.Tensor)->dict:
@@ -368,6 +402,7 @@ def _dtl_meta(cfg:DTLConfig, teacher:nn.Module, styles:dict, init, n_classes:int
     return dict(config=asdict(cfg), domains=list(styles), n_classes=n_classes, image_shape=list(images.shape[1:]),
                 inputs=inputs)
 
+# %% ../nbs/07_dtl.ipynb #c0428a9f
 def _run_visit(algo:DTL, v, y:torch.Tensor, step:int, g:torch.Generator, rec:StyleRecorder, history:dict)->tuple:
     "The `v.steps` steps of one visit of Algorithm 1's loop, logged every `log_every`: `(step after it, its last total)`."
     algo.transfer.train()
@@ -398,22 +433,23 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     images = _init_images(init, n_classes, cfg.ipc, image_size, g)
     labels, schedule = torch.arange(n_classes).repeat_interleave(cfg.ipc), visit_schedule(cfg, n_classes)
     algo = DTL(teacher, styles, images, schedule, n_classes, cfg, device)
-    meta, out = _dtl_meta(cfg, teacher, styles, init, n_classes, images), Path(out_dir) if out_dir is not None else None
-    if out is not None and (done := _load_done(out, meta, device)) is not None: return done
-    start, step, history = _dtl_resume(out, algo, schedule, g, meta, device)
+    meta = _dtl_meta(cfg, teacher, styles, init, n_classes, images)
+    stage = dtl_stage(out_dir, meta) if out_dir is not None else None
+    if stage is not None and (done := _load_done(stage, device)) is not None: return done
+    ck = stage.checkpoint if stage is not None else None
+    start, step, history = _dtl_resume(ck, algo, schedule, g, device)
     bar = tqdm(total=algo.total_steps, initial=step, desc='DTL', disable=not progress)
     try:
         with _frozen(teacher), StyleRecorder(teacher) as rec:
             for v in schedule[start:]:
                 step, total = _run_visit(algo, v, labels[v.images].to(device), step, g, rec, history)
-                bar.update(v.steps); _check_finite(total, step, v, out)
-                if history['step']: bar.set_postfix(loss=f"{history['total'][-1]:.3f}")
-                if out is not None: _save_state(out, algo.S, algo.opts, algo.transfer, algo.opt_psi, g, v.index, history, meta)
+                _check_finite(algo, total, step, v, ck); bar.update(v.steps); bar.set_postfix(loss=f'{total.item():.3f}')
+                if ck is not None: _save_state(ck, algo, g, v.index, history)
                 for cb in callbacks: cb(v, _assemble(algo.S, schedule, images), history)
     finally: bar.close()
     result = DTLResult(_assemble(algo.S, schedule, images).cpu(), labels, algo.transfer.eval() if cfg.transfer else None,
                        list(styles), history, cfg, algo.mean, algo.std, meta['inputs'])
-    if out is not None: save_dtl(result, out)
+    if out_dir is not None: save_dtl(result, out_dir)
     return result
 
 # %% ../nbs/07_dtl.ipynb #8f161421

@@ -13,7 +13,7 @@ from .core import (get_device, seed_everything, save_tensors, load_tensors, save
                          load_optimizer_state, same_settings, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
-from .stage import Checkpoint, tensor_fingerprint
+from .stage import Checkpoint, tensor_fingerprint, check_tensors
 from fastcore.basics import patch_to
 from .relabel import RelabelConfig, Relabeler
 
@@ -158,8 +158,14 @@ def load_state(self, t:dict, st:dict):
     load_optimizer_state(self.opt, t, st['groups']); self.sched.load_state_dict(st['sched'])
 
 # %% ../nbs/10_evaluate.ipynb #1dbc4061
+def _check_student(algo:KDStudent, loss:float, epoch:int):
+    "Stop if the loss or a weight is NaN or inf: such a student would make a chance-level result row."
+    bad = ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(dict(algo.model.named_parameters()))[:2]
+    if bad: raise FloatingPointError(f'student stopped at epoch {epoch}: {"; ".join(bad)}; no result is written; lower student.lr')
+
 def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, loss:float, best:dict|None)->dict|None:
     "Append an evaluation to `history`; a newly selected one is scored on the unseen domain and its weights kept (returned)."
+    _check_student(algo, loss, epoch)
     va, per = _score(algo.model, val, algo.plain)
     history.append(dict(epoch=epoch, loss=loss, val_acc=va, val_acc_per_domain=per, test_acc=None))
     if select_evaluation(history) is not history[-1]: return best

@@ -12,13 +12,13 @@ from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
                          optimizer_state_tensors, load_optimizer_state, same_settings, settings_hash)
 import ddg_nb
-from .stage import Checkpoint, data_fingerprint
+from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, load_unit
 from fastcore.basics import patch_to
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
            'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher',
-           'train_teacher']
+           'teacher_stage', 'train_teacher']
 
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -208,23 +208,27 @@ def _evaluate(model, val:dict, test, step:int, loss:float, plain)->dict:
                 test_acc=accuracy(model, test, batch_transform=plain))
 
 # %% ../nbs/03_models.ipynb #a1c5631a
-def _same_run(record:dict, want:dict)->bool:
-    "Does a saved record belong to the run described by `want` (configuration, dataset, classes, domains)?"
-    return same_settings(record, want)
+def _teacher_from(file:Path, t:dict, rec:dict, device=None, channels_last:bool|None=None)->Teacher:
+    "A `Teacher` from a unit's weights and record; a ValueError naming `file` if they are damaged or do not fit."
+    if bad := check_tensors(t): raise ValueError(f'{file} is damaged ({"; ".join(bad[:3])}); delete it to train again')
+    cfg = TeacherConfig(**rec['config'])
+    if channels_last is not None: cfg = dataclasses.replace(cfg, channels_last=channels_last)
+    model = create_model(cfg.model, len(rec['classes']), pretrained=False)
+    try: model.load_state_dict(t)
+    except RuntimeError as e: raise ValueError(f'{file}: the weights do not fit {cfg.model} ({e}); delete it to train again') from e
+    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
+    return Teacher(model.to(get_device(device)).eval(), cfg, rec['dataset'], rec['classes'], rec['seen_domains'],
+                   rec['test_domain'], rec['history'], rec['metrics'], rec.get('data'), rec.get('version'))
 
+# %% ../nbs/03_models.ipynb #d40adf7c
 def load_teacher(path:str|Path, # folder written by `train_teacher`
                  device=None,
                  channels_last:bool|None=None # memory format of the loaded model (None: the saved configuration's)
                 )->Teacher:
-    "Load a teacher saved by `train_teacher` (weights from safetensors, never pickle)."
-    path = Path(path); rec = load_json(path/'teacher.json')
-    cfg = TeacherConfig(**rec['config'])
-    if channels_last is not None: cfg = dataclasses.replace(cfg, channels_last=channels_last)
-    model = create_model(cfg.model, len(rec['classes']), pretrained=False)
-    model.load_state_dict(load_tensors(path/'teacher.safetensors'))
-    if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
-    return Teacher(model.to(get_device(device)).eval(), cfg, rec['dataset'], rec['classes'], rec['seen_domains'],
-                   rec['test_domain'], rec['history'], rec['metrics'], rec.get('data'), rec.get('version'))
+    "Load the teacher saved by `train_teacher` (`teacher.safetensors`: weights and record, never pickle), checked."
+    file = Path(path)/'teacher.safetensors'
+    t, rec = load_unit(file)
+    return _teacher_from(file, t, rec, device, channels_last)
 
 # %% ../nbs/03_models.ipynb #c41f591e
 class ERMTeacher:
@@ -254,6 +258,7 @@ def update(self, x:torch.Tensor, # uint8 images `[N,3,H,W]` on the device
 
 # %% ../nbs/03_models.ipynb #6d17d0af
 def _teacher_checkpoint(ck:Checkpoint, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, step:int, history:list):
+    _check_teacher(algo, 0., step, ck) # the weights: the loss was checked at the last evaluation
     t, groups = optimizer_state_tensors(algo.opt)
     t.update({f'model.{k}': v for k, v in algo.model.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.sampler'] = g.get_state(); t['rng.augment'] = g_aug.get_state()
@@ -281,14 +286,35 @@ def _teacher_identity(dataset, test_domain:str, cfg:TeacherConfig)->tuple:
     return splits, dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen,
                         test_domain=splits.test_domain, data=data_fingerprint(dataset.files, dataset.path), version=ddg_nb.__version__)
 
-def _teacher_done(out:Path|None, want:dict, cfg:TeacherConfig, device)->Teacher|None:
-    "The finished teacher of this identity in `out`, or None (with a warning when another one is there)."
-    if out is None or not ((out/'teacher.json').exists() and (out/'teacher.safetensors').exists()): return None
-    try:
-        if _same_run(load_json(out/'teacher.json'), want):
-            t = load_teacher(out, device, channels_last=cfg.channels_last); t.config = cfg; return t
-        warnings.warn(f'{out} holds a teacher of another configuration: training a new one')
-    except (ValueError, KeyError, RuntimeError) as e: warnings.warn(f'{out}: unreadable teacher ({e}); training again')
+# %% ../nbs/03_models.ipynb #3450595a
+def teacher_stage(out_dir:str|Path, # the teacher's folder
+                  want:dict # `_teacher_identity`'s identity
+                 )->Stage:
+    "The teacher's stage: `out_dir/teacher.safetensors`, identified by its settings, domains and data."
+    return Stage('teacher', Path(out_dir), {k: v for k, v in want.items() if k not in ('data', 'version')}, data=want['data'])
+
+def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
+    "The finished, undamaged teacher of this stage's identity, or None (with a warning saying why when one is there)."
+    if stage is None: return None
+    t, rec, why = stage.read()
+    if t is None:
+        if stage.path.exists(): warnings.warn(f'{stage.folder}: {why}')
+        return None
+    try: teacher = _teacher_from(stage.path, t, rec, device, channels_last=cfg.channels_last)
+    except (ValueError, KeyError) as e: warnings.warn(f'{e}; training again'); return None
+    teacher.config = cfg; return teacher
+
+# %% ../nbs/03_models.ipynb #fe77d7d5
+def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):
+    "Stop if the loss or a weight is NaN or inf, naming the step, what is kept and what to do."
+    bad = ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(dict(algo.model.named_parameters()))[:2]
+    if not bad: return
+    kept = f'the last good checkpoint is kept in {ck.path}' if ck is not None and ck.path.exists() else 'no checkpoint was kept'
+    raise FloatingPointError(f'teacher stopped at step {step}: {"; ".join(bad)}; {kept}; lower lr')
+
+def _teacher_eval(algo:ERMTeacher, val:dict, test, step:int, loss:float, ck:Checkpoint|None)->dict:
+    "A history row at `step`, after checking that the loss and the weights are finite."
+    _check_teacher(algo, loss, step, ck); return _evaluate(algo.model, val, test, step, loss, algo.plain)
 
 # %% ../nbs/03_models.ipynb #3627a165
 def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
@@ -302,13 +328,13 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     "Train an ERM teacher on every domain but `test_domain` (DomainBed protocol); resumable and skipped when done."
     cfg = config or teacher_config('cpu'); device = get_device(device)
     splits, want = _teacher_identity(dataset, test_domain, cfg) # changed images or code: a new teacher
-    out = Path(out_dir) if out_dir is not None else None
-    if (done := _teacher_done(out, want, cfg, device)) is not None: return done
+    stage = teacher_stage(out_dir, want) if out_dir is not None else None
+    if (done := _teacher_done(stage, cfg, device)) is not None: return done
     g = seed_everything(cfg.seed)
     algo = ERMTeacher(len(dataset.classes), cfg, device)
     train, val, test = _seen_data(dataset, splits, splits.test_domain, cfg.image_size)
     g_aug = g if device.type == 'cpu' else torch.Generator(device).manual_seed(cfg.seed + 1)
-    ck = Checkpoint(out/'checkpoint.safetensors', want) if out is not None else None # one atomic file, of this run
+    ck = stage.checkpoint if stage is not None else None # one atomic file, of this run
     start, history = _teacher_resume(ck, algo, g, g_aug, device)
     t0, running, n_since = time.time(), torch.zeros((), device=device), 0
     bar = tqdm(range(start, cfg.steps), desc=f'teacher (test: {splits.test_domain})', disable=not progress, initial=start, total=cfg.steps)
@@ -317,20 +343,18 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
         running += algo.update(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True), g_aug)['loss']; n_since += 1
         done = step + 1
         if (cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps:
-            history.append(_evaluate(algo.model, val, test, done, running.item()/n_since, algo.plain)); running.zero_(); n_since = 0
+            history.append(_teacher_eval(algo, val, test, done, running.item()/n_since, ck)); running.zero_(); n_since = 0
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val=f"{history[-1]['val_acc']:.3f}", unseen=f"{history[-1]['test_acc']:.3f}")
         if ck is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
             _teacher_checkpoint(ck, algo, g, g_aug, done, history)
         if on_step is not None: on_step(done)
-    return _teacher_result(algo, want, history, time.time() - t0, out)
+    return _teacher_result(algo, want, history, time.time() - t0, stage)
 
 # %% ../nbs/03_models.ipynb #c9d40efd
-def _teacher_result(algo:ERMTeacher, want:dict, history:list, seconds:float, out:Path|None)->Teacher:
-    "The trained teacher, saved (weights, record) when `out` is given; the checkpoint is removed."
+def _teacher_result(algo:ERMTeacher, want:dict, history:list, seconds:float, stage:Stage|None)->Teacher:
+    "The trained teacher, saved as its stage's unit (weights and record) when there is one; the checkpoint is removed."
     last, w = history[-1], want
     teacher = Teacher(algo.model.eval(), algo.cfg, w['dataset'], w['classes'], w['seen_domains'], w['test_domain'], history,
                       dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=seconds), w['data'], w['version'])
-    if out is not None:
-        save_tensors(algo.model.state_dict(), out/'teacher.safetensors'); save_json(teacher.record(), out/'teacher.json')
-        (out/'checkpoint.safetensors').unlink(missing_ok=True)
+    if stage is not None: stage.save(algo.model.state_dict(), teacher.record())
     return teacher

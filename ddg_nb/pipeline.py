@@ -21,7 +21,7 @@ from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_eva
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'ABLATIONS', 'CPU_BASELINES', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method',
            'get_method', 'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank',
-           'run_experiment', 'read_results', 'plot_results', 'save_figures']
+           'run_experiment', 'row_stage', 'read_results', 'plot_results', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -154,15 +154,13 @@ register_method('dtl/no-dsm', ABLATIONS['no-dsm'], uses=DTL_USES, dsm_mix=False)
 register_method('dtl/dsm', ABLATIONS['dsm'], same_as='dtl+dsm', uses=DTL_USES)(METHODS['dtl+dsm'].make)
 
 # %% ../nbs/12_pipeline.ipynb #e2f8281a
-def _cached(path:Path, want:dict, make)->tuple:
-    "`(images, labels)` from `path` (safetensors + json) if made with `want`, else `make()` saved there."
-    from ddg_nb.core import save_tensors, load_tensors
-    if _read_valid(path.with_suffix('.json'), want) is not None:
-        try: t = load_tensors(path.with_suffix('.safetensors')); return t['images'], t['labels']
-        except (ValueError, FileNotFoundError) as e: warnings.warn(f'{path}: {e}; recomputing')
+def _cached(stage:Stage, make, log=None)->tuple:
+    "`(images, labels)` of `stage` if it is done (checked), else `make()` saved as it; the log says which and why."
+    t, _, why = stage.read()
+    if log is not None: log.info(f'{stage.folder}: {why}')
+    if t is not None: return t['images'], t['labels']
     images, labels = make()
-    save_tensors({'images': images, 'labels': labels}, path.with_suffix('.safetensors')); save_json(want, path.with_suffix('.json'))
-    return images, labels
+    stage.save({'images': images, 'labels': labels}, {}); return images, labels
 
 def _domain_teachers(ctx)->dict:
     "One teacher per seen domain (BN trained), trained once per test domain."
@@ -178,7 +176,9 @@ def _baseline(name:str, per_domain:bool):
         entry = baselines.get_recover(name); cfg = ctx.config
         hp = dict(cfg.baselines.get(name, {}))
         size, K = cfg.teacher.image_size, len(ctx.dataset.classes)
-        want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp, teacher=asdict(cfg.teacher), teacher_key=ctx.teacher.key)
+        want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp, teacher=asdict(cfg.teacher))
+        stage = lambda folder, name, n, **more: Stage(name, folder, dict(want, **more), inputs=dict(teacher=ctx.teacher.key),
+                                                      shapes={'labels': [n]}) # n images
         def run():
             if not per_domain:
                 real = baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm)[:2] if entry.needs_real_images else None
@@ -186,12 +186,12 @@ def _baseline(name:str, per_domain:bool):
             teachers = _domain_teachers(ctx)
             extra = ({d: dict(real=baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm, domains=[d])[:2]) for d in teachers}
                      if entry.needs_real_images else None)
-            each = lambda d, seed, make: _cached(folder/'domains'/d, dict(want, domain=d, seed=seed), make) # resume per domain
+            each = lambda d, seed, make: _cached(stage(folder/'domains', d, K*cfg.ipc, domain=d, seed=seed), make) # resume per domain
             x, y, _ = baselines.per_domain(lambda t, ipc, seed, **kw: entry.recover(t, K, ipc, size, seed=seed, **kw),
                                            teachers, cfg.ipc, extra, seed=ctx.seed, cache=each, **hp)
             return x, y
         folder = ctx.folder/(name + ('-per-domain' if per_domain else ''))
-        images, _ = _cached(folder/'distilled', want, run)
+        images, _ = _cached(stage(folder, 'distilled', K*cfg.ipc*(len(ctx.splits.train) if per_domain else 1)), run, ctx.log)
         return images, None, 0
     return make
 
@@ -330,15 +330,6 @@ def _logger(path:Path)->logging.Logger:
         log.setLevel(logging.INFO); log.propagate = False
     return log
 
-def _read_valid(path:Path, want:dict)->dict|None:
-    "The JSON record at `path` if it matches `want`; None (with a warning when it is unreadable or different)."
-    if not path.exists(): return None
-    try: rec = load_json(path)
-    except (ValueError, OSError) as e: warnings.warn(f'{path}: unreadable ({e}); recomputing'); return None
-    want = json.loads(json.dumps(want)) # as it would read back (tuples become lists)
-    if same_settings(rec, want): return rec
-    warnings.warn(f'{path} is from another configuration; recomputing'); return None
-
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     "The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage `folder/style_bank.safetensors`."
     size = teacher.config.image_size
@@ -412,24 +403,34 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
             for m in cfg.methods:
                 rows.append(_row(ctx, m, val, test))
                 _write_results(base)
+            if seed == cfg.seeds[0]: _figure_inputs(ctx)
     return rows
+
+def _figure_inputs(ctx:StageContext):
+    "Remake the DTL run the figures show if its artifact was deleted or damaged while the rows that used it were kept."
+    uses_dtl = any(m != 'erm' and set(DTL_USES) <= set(get_method(m).uses) for m in ctx.config.methods)
+    if uses_dtl and (ctx.folder/'dtl').is_dir(): ctx.dtl() # loaded when done: cheap
+
+def row_stage(ctx:StageContext, m:str)->Stage:
+    "The stage of method `m`'s result row for this (test domain, seed): `row.json`, in a folder per setting."
+    want = dict(_row_want(ctx.config, m, ctx.splits.test_domain, ctx.seed), dataset=ctx.dataset.name)
+    inputs = dict(teacher=ctx.teacher.key)
+    folder = ctx.folder/m.replace('/', '-')/f"{ctx.config.student.model}-{settings_hash([want['config'], inputs])}"
+    return Stage('row', folder, want, inputs=inputs, format='json')
 
 def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
-    cfg, d, seed = ctx.config, ctx.splits.test_domain, ctx.seed
-    want = dict(_row_want(cfg, m, d, seed), dataset=ctx.dataset.name, inputs=dict(teacher=ctx.teacher.key))
-    folder = ctx.folder/m.replace('/', '-')/f"{cfg.student.model}-{settings_hash([want['config'], want['inputs']])}" # one folder per setting
-    path = folder/'row.json'
-    row = _read_valid(path, want)
-    if row is not None: ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}'); return row
-    t0, method = time.time(), (None if m == 'erm' else get_method(m))
+    cfg, d, seed, stage = ctx.config, ctx.splits.test_domain, ctx.seed, row_stage(ctx, m)
+    _, row, why = stage.read()
+    if row is not None: row.pop('identity'); ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}'); return row
+    if stage.path.exists(): ctx.log.info(f'{d} seed {seed} {m}: {why}')
+    t0, method, want = time.time(), (None if m == 'erm' else get_method(m)), dict(stage.settings, inputs=stage.inputs)
     if method is not None and method.same_as: # the same images, psi and relabel as another row: its student, not a second one
-        src = _row(ctx, method.same_as, val, test)
-        row = {**src, **want, 'same_as': method.same_as}
+        row = {**_row(ctx, method.same_as, val, test), **want, 'same_as': method.same_as}
     else:
-        row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test, folder)),
+        row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test, stage.folder)),
                'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
-    save_json(row, path)
+    stage.save({}, row)
     ctx.log.info(f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
     return row
 
@@ -478,7 +479,7 @@ def _write_results(base:Path):
     order = list(METHODS)
     rows = []
     for p in base.glob('*/seed*/ipc*/*/*/row.json'):
-        try: rows.append(load_json(p))
+        try: rows.append({k: v for k, v in load_json(p).items() if k != 'identity'})
         except ValueError: pass # a damaged row is recomputed when the run reaches it
     rows.sort(key=lambda r: (r['test_domain'], r['seed'], order.index(r['method']) if r['method'] in order else len(order), r['method']))
     with atomic_write(base/'results.jsonl', 'w') as f:
@@ -522,21 +523,22 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
                  classes:list|None=None # class names for the transferred-image figure's row labels
                 )->list:
     "Write `figures/accuracy.png` and, per test domain, the DTL grids and loss curves of its first seed; returns the paths."
-    import matplotlib; import matplotlib.pyplot as plt, shutil
-    from ddg_nb.dtl import load_dtl
+    import matplotlib; import matplotlib.pyplot as plt
+    from ddg_nb.dtl import load_dtl, save_grid, to_pixels
     from ddg_nb.widgets import plot_transferred
     base = Path(config.out)/dataset_name; figs = base/'figures'; figs.mkdir(parents=True, exist_ok=True)
     out = []
     fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight'); plt.close(fig); out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
-        dtl = base/d/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl'
-        if not (dtl/'dtl.json').exists(): continue
-        shutil.copyfile(dtl/'images.png', figs/f'{d}_images.png'); out.append(figs/f'{d}_images.png')
-        if (dtl/'transferred.png').exists(): # labelled: a row per class, a column for S and for each seen domain's copy
-            fig = plot_transferred(load_dtl(dtl), classes=classes, size=0.8)
+        try: res = load_dtl(base/d/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl')
+        except FileNotFoundError: continue # no DTL method was run
+        except ValueError as e: warnings.warn(f'{e}: no DTL figures of {d}'); continue
+        save_grid(to_pixels(res.images, res.mean, res.std), figs/f'{d}_images.png', nrow=res.config.ipc); out.append(figs/f'{d}_images.png')
+        if res.transfer is not None: # labelled: a row per class, a column for S and for each seen domain's copy
+            fig = plot_transferred(res, classes=classes, size=0.8)
             fig.suptitle(f'{d} held out', fontsize=9)
-            fig.savefig(figs/f'{d}_transferred.png', dpi=100); out.append(figs/f'{d}_transferred.png')
-        h = load_json(dtl/'dtl.json')['history']
+            fig.savefig(figs/f'{d}_transferred.png', dpi=100); plt.close(fig); out.append(figs/f'{d}_transferred.png')
+        h = res.history
         fig, ax = plt.subplots(1, 2, figsize=(8, 2.6))
         for k in ['ce', 'ce_psi']: ax[0].plot(h['step'], h[k], label=k)
         for k in ['avg_style', 'per_style']: ax[1].plot(h['step'], h[k], label=k)

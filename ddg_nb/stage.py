@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from fastcore.basics import patch_to
-from .core import atomic_write, settings_hash, without_speed
+from .core import atomic_write, settings_hash, without_speed, save_json, load_json
 
 # %% auto #0
-__all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'data_fingerprint', 'tensor_fingerprint', 'Checkpoint', 'Stage']
+__all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'data_fingerprint', 'tensor_fingerprint', 'Checkpoint',
+           'check_tensors', 'Stage']
 
 # %% ../nbs/00_stage.ipynb #1f0a672c
 def save_unit(path:str|Path, # the .safetensors file
@@ -116,45 +117,77 @@ def load(self, device='cpu')->tuple|None:
 def _version()->str:
     import ddg_nb; return ddg_nb.__version__
 
+# %% ../nbs/00_stage.ipynb #ceedf943
+def check_tensors(tensors:dict, # name -> tensor, as loaded
+                  shapes:dict|None=None # {name: shape} the tensors must have (None: any)
+                 )->list:
+    "What is wrong with `tensors`: missing names, other shapes than `shapes` says, NaN or inf values; `[]` when nothing."
+    shapes = shapes or {}
+    out = [f'no tensor {k!r}' for k in shapes if k not in tensors]
+    out += [f'{k} is {list(tensors[k].shape)}, not {list(s)}' for k, s in shapes.items()
+            if k in tensors and list(tensors[k].shape) != list(s)]
+    return out + [f'{k} holds NaN or inf' for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+
+# %% ../nbs/00_stage.ipynb #0896c515
 @dataclass
 class Stage:
-    "One cached, resumable artifact: `folder/<name>.safetensors` (tensors and record), made for one identity."
+    "One cached, resumable artifact `folder/<name>.<format>`, made for one identity."
     name:str # e.g. 'teacher'; also the artifact's file name
     folder:Path # where it lives
     settings:dict # what decides its result (JSON-like)
     inputs:dict=field(default_factory=dict) # {name: key} of the stages it consumes
     data:str|None=None # `data_fingerprint` of what it reads
     code:tuple=() # modules it runs (their source is hashed into its identity)
-    @property
-    def identity(self)->dict:
-        return dict(stage=self.name, settings=self.settings, inputs=self.inputs, data=self.data, version=_version(),
-                    code=code_hash(*self.code) if self.code else None)
-    @property
-    def key(self)->str: return settings_hash(self.identity)
-    @property
-    def path(self)->Path: return Path(self.folder)/f'{self.name}.safetensors'
-    @property
-    def checkpoint(self)->Checkpoint: return Checkpoint(Path(self.folder)/f'{self.name}_checkpoint.safetensors', self.identity)
+    shapes:dict=field(default_factory=dict) # {tensor: shape} the finished artifact must hold (checked on load)
+    format:str='safetensors' # 'safetensors' (tensors and record) or 'json' (a record only, e.g. a result row)
+
+# %% ../nbs/00_stage.ipynb #cb86ec2a
+@patch_to(Stage, as_prop=True)
+def identity(self)->dict:
+    "What decides the result: name, settings, inputs' keys, data fingerprint, version and code hash."
+    return dict(stage=self.name, settings=self.settings, inputs=self.inputs, data=self.data, version=_version(),
+                code=code_hash(*self.code) if self.code else None)
+
+# %% ../nbs/00_stage.ipynb #1afa5a17
+@patch_to(Stage, as_prop=True)
+def key(self)->str: return settings_hash(self.identity)
+
+@patch_to(Stage, as_prop=True)
+def path(self)->Path: return Path(self.folder)/f'{self.name}.{self.format}'
+
+@patch_to(Stage, as_prop=True)
+def checkpoint(self)->Checkpoint: return Checkpoint(Path(self.folder)/f'{self.name}_checkpoint.safetensors', self.identity)
 
 # %% ../nbs/00_stage.ipynb #2d496426
 @patch_to(Stage)
+def read(self, device='cpu')->tuple:
+    "`(tensors, record, why)`: the finished artifact of this identity, checked (else `None, None`), and a sentence saying so."
+    if not self.path.exists(): return None, None, f'{self.name}: not made yet'
+    try: t, rec = load_unit(self.path, device) if self.format == 'safetensors' else ({}, load_json(self.path))
+    except ValueError as e: return None, None, f'{self.name}: {str(e).split("; delete it")[0]}; recomputing'
+    if diff := differences(rec.get('identity', {}), self.identity):
+        return None, None, f'{self.name}: made with other settings ({", ".join(diff[:5])}); recomputing'
+    if bad := check_tensors(t, self.shapes): return None, None, f'{self.name}: {self.path} is damaged ({"; ".join(bad[:3])}); recomputing'
+    return t, rec, f'{self.name}: done before'
+
+# %% ../nbs/00_stage.ipynb #e5f00b93
+@patch_to(Stage)
 def status(self)->tuple:
-    "`(done, why)`: is a finished artifact of this identity on disk, and a sentence saying so or why not."
-    if not self.path.exists(): return False, f'{self.name}: not made yet'
-    try: _, rec = load_unit(self.path)
-    except ValueError as e: return False, f'{self.name}: {e}'
-    diff = differences(rec.get('identity', {}), self.identity)
-    return (True, f'{self.name}: done before') if not diff else (False, f'{self.name}: made with other settings ({", ".join(diff[:5])}); recomputing')
+    "`(done, why)`: is a finished, undamaged artifact of this identity on disk, and a sentence saying so or why not."
+    t, _, why = self.read(); return t is not None, why
 
 @patch_to(Stage)
 def load(self, device='cpu')->tuple|None:
     "`(tensors, record)` of the finished artifact of this identity, or None."
-    done, _ = self.status()
-    if not done: return None
-    t, rec = load_unit(self.path, device); rec.pop('identity', None)
-    return t, rec
+    t, rec, _ = self.read(device)
+    if t is not None: rec.pop('identity', None); return t, rec
 
+# %% ../nbs/00_stage.ipynb #7fde7975
 @patch_to(Stage)
 def save(self, tensors:dict, record:dict):
     "Write the finished artifact (one unit, with the identity) and remove the checkpoint."
-    save_unit(self.path, tensors, dict(record, identity=self.identity)); self.checkpoint.clear()
+    if self.format == 'json':
+        if tensors: raise ValueError(f'{self.name}: a json stage holds no tensors')
+        save_json(dict(record, identity=self.identity), self.path)
+    else: save_unit(self.path, tensors, dict(record, identity=self.identity))
+    self.checkpoint.clear()
