@@ -4,7 +4,7 @@
 
 # %% ../nbs/20_cli.ipynb #df0731e6
 from __future__ import annotations
-import sys, time, json, dataclasses
+import os, sys, time, json, dataclasses
 from pathlib import Path
 from typing import Annotated
 from fastcore.script import call_parse, anno_parser, bool_arg, store_true
@@ -63,9 +63,13 @@ def ddg(argv:list|None=None # arguments after `ddg` (default: `sys.argv[1:]`)
     return f(**args)
 
 def main():
-    "Entry point of the `ddg` console script: exit status 0, or non-zero with a one-line message for bad input."
+    "Entry point of the `ddg` console script: exit status 0, or non-zero with a one-line message (`DDG_NB_DEBUG=1`: traceback)."
     try: ddg()
-    except (ValueError, FileNotFoundError) as e: sys.exit(f'ddg: error: {e}')
+    except KeyboardInterrupt: sys.exit('ddg: interrupted; the same command resumes from the last checkpoint')
+    except Exception as e:
+        if os.environ.get('DDG_NB_DEBUG'): raise
+        plain = isinstance(e, (ValueError, FileNotFoundError)) # bad input: the message says it all
+        sys.exit(f'ddg: error: {e}' if plain else f'ddg: error: {type(e).__name__}: {e} (DDG_NB_DEBUG=1 shows the traceback)')
 
 # %% ../nbs/20_cli.ipynb #e34078da
 @command

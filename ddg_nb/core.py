@@ -12,7 +12,7 @@ import torch
 # %% auto #0
 __all__ = ['SPEED_SETTINGS', 'get_device', 'seed_everything', 'atomic_write', 'save_json', 'load_json', 'save_tensors',
            'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed',
-           'same_settings', 'settings_hash', 'cache_dir', 'sha256sum']
+           'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -30,6 +30,11 @@ def seed_everything(seed:int # seed for Python's, NumPy's and torch's generators
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
 
+# %% ../nbs/00_core.ipynb #29909f70
+def _umask()->int:
+    "The process's umask (read by setting it and putting it back)."
+    mask = os.umask(0o22); os.umask(mask); return mask
+
 # %% ../nbs/00_core.ipynb #43ca969b
 @contextlib.contextmanager
 def atomic_write(path:str|Path, # final file name
@@ -39,6 +44,7 @@ def atomic_write(path:str|Path, # final file name
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.chmod(tmp, 0o666 & ~_umask()) # as `open` would create it (mkstemp makes it private)
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
@@ -118,12 +124,6 @@ def without_speed(v):
     if isinstance(v, (list, tuple)): return [without_speed(x) for x in v]
     return v
 
-def same_settings(saved:dict, # a record read back from an artifact's JSON
-                  want:dict # what this run would record (JSON-like: lists, not tuples)
-                 )->bool:
-    "Does `saved` agree with `want` on every key of `want`, ignoring `SPEED_SETTINGS` at any depth?"
-    return all(without_speed(saved.get(k)) == without_speed(v) for k, v in want.items())
-
 # %% ../nbs/00_core.ipynb #e663db19
 def settings_hash(settings:dict, # JSON-like settings (what decides an artifact)
                   n:int=8 # hex digits kept
@@ -148,3 +148,20 @@ def sha256sum(path:str|Path, # file to hash
     with open(path, 'rb') as f:
         for b in iter(lambda: f.read(chunk), b''): h.update(b)
     return h.hexdigest()
+
+# %% ../nbs/00_core.ipynb #33deaa3b
+@contextlib.contextmanager
+def folder_lock(folder:str|Path # the folder one process at a time may write
+               ):
+    "Hold `folder/.lock` for the block; a RuntimeError naming the folder and the holder's pid if another process holds it."
+    try: import fcntl
+    except ImportError: yield; return # not POSIX: no lock
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    with open(folder/'.lock', 'a+') as f:
+        try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0); pid = f.read().strip() or '?'
+            raise RuntimeError(f'{folder} is being written by another ddg_nb run (pid {pid}); wait for it or stop it') from None
+        f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+        try: yield
+        finally: fcntl.flock(f, fcntl.LOCK_UN)

@@ -21,10 +21,10 @@ from .core import save_json, load_json, sha256sum, cache_dir
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGE_EXTENSIONS', 'CROP_TRIES', 'DatasetInfo', 'register_dataset', 'list_datasets',
-           'get_dataset_info', 'MultiDomainDataset', 'data_root', 'get_dataset', 'load_image', 'load_images',
-           'DomainSubset', 'seed_hash', 'split_indices', 'DomainSplits', 'domainbed_splits', 'train_transform',
-           'test_transform', 'batch_test_transform', 'sample_crops', 'resized_crop', 'BatchAugment', 'safe_extract',
-           'download_and_extract', 'download_dataset', 'shared_data_root']
+           'get_dataset_info', 'MultiDomainDataset', 'data_root', 'get_dataset', 'as_rgb', 'load_image', 'load_images',
+           'DomainSubset', 'seed_hash', 'split_indices', 'DomainSplits', 'domainbed_splits', 'check_ipc',
+           'train_transform', 'test_transform', 'batch_test_transform', 'sample_crops', 'resized_crop', 'BatchAugment',
+           'safe_extract', 'download_and_extract', 'download_dataset', 'shared_data_root']
 
 # %% ../nbs/01_data.ipynb #a089cf21
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -130,10 +130,22 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
 def _subdirs(p): return sorted(e.name for e in os.scandir(p) if e.is_dir() and not e.name.startswith('.'))
 
+# %% ../nbs/01_data.ipynb #264c1d3b
+def _walk(top:Path)->list:
+    "`(folder, file names)` under `top` as `os.walk` with links followed, refusing a folder reached twice (a link loop)."
+    seen, out, todo = {}, [], [str(top)]
+    while todo:
+        d = todo.pop(); st = os.stat(d); key = (st.st_dev, st.st_ino)
+        if key in seen: raise ValueError(f'{d} leads back to {seen[key]} (a symbolic link loop or a second link to one folder); '
+                                         'remove the link')
+        seen[key] = d
+        entries = list(os.scandir(d))
+        todo += [e.path for e in entries if e.is_dir()]; out.append((d, [e.name for e in entries if not e.is_dir()]))
+    return sorted(out)
+
 def _list_images(class_dir:Path)->list:
     "Image files under `class_dir` in `ImageFolder`'s order (extensions case-insensitive)."
-    return [Path(r)/f for r, _, fs in sorted(os.walk(class_dir, followlinks=True))
-            for f in sorted(fs) if f.lower().endswith(IMAGE_EXTENSIONS)]
+    return [Path(r)/f for r, fs in _walk(class_dir) for f in sorted(fs) if f.lower().endswith(IMAGE_EXTENSIONS)]
 
 # %% ../nbs/01_data.ipynb #b7712ea8
 class MultiDomainDataset:
@@ -236,23 +248,29 @@ def counts(self:MultiDomainDataset)->dict:
     "Images per domain and class: `{domain: {class: n}}`."
     return {d: {c: n for c, n in zip(self.classes, torch.bincount(self.labels[d], minlength=self.n_classes).tolist())} for d in self.domains}
 
+# %% ../nbs/01_data.ipynb #b72d71f8
+def as_rgb(im:Image.Image)->Image.Image:
+    "`im` as 8-bit RGB; 16-bit greyscale (PIL mode 'I;16' or 'I') scaled down, which PIL's own conversion clips to white."
+    if im.mode.startswith('I'): im = Image.fromarray((np.asarray(im, dtype=np.float64)/257).clip(0, 255).round().astype(np.uint8))
+    return im.convert('RGB')
+
 # %% ../nbs/01_data.ipynb #0fc6f2a6
 def load_image(path:str|Path # an image file
               )->Image.Image:
     "Open an image as an RGB PIL image, decoded now; an unreadable file is an error naming it."
     try:
-        with Image.open(path) as im: return im.convert('RGB')
+        with Image.open(path) as im: return as_rgb(im)
     except Exception as e: raise OSError(f'cannot read image {path}: {e}') from e
 
 # %% ../nbs/01_data.ipynb #9dbd0ca3
 def _decode(path, size):
     with Image.open(path) as im:
         im.draft('RGB', (size, size))
-        im = im.convert('RGB')
+        im = as_rgb(im)
         return np.asarray(im if im.size == (size, size) else im.resize((size, size), Image.BILINEAR))
 
 def _unreadable(msgs):
-    return OSError(f'{len(msgs)} unreadable image(s):\n' + '\n'.join(msgs[:20]) + (f'\n... and {len(msgs)-20} more' if len(msgs) > 20 else ''))
+    return OSError(f'{len(msgs)} unreadable image(s):\n' + '\n'.join(msgs)) # all of them: a user fixes them in one go
 
 def load_images(files:list, # image files
                 size:int, # every image is resized to size x size
@@ -347,6 +365,15 @@ class DomainSplits:
     seed:int=0 # DomainBed's `trial_seed`
     holdout_fraction:float=0.2
 
+# %% ../nbs/01_data.ipynb #f62ed09c
+def _check_splits(train:dict, val:dict, holdout_fraction:float):
+    "Refuse, before anything trains, a seen domain left without training or validation images."
+    for d in train:
+        n = len(train[d]) + len(val[d])
+        if not (train[d] and val[d]): raise ValueError(
+            f'seen domain {d!r} has {n} image(s): holding out {holdout_fraction:.0%} leaves {len(train[d])} for training and '
+            f'{len(val[d])} for validation; each needs at least one (add images, or change holdout_fraction)')
+
 # %% ../nbs/01_data.ipynb #b99a8385
 def domainbed_splits(dataset:MultiDomainDataset, # the dataset to split
                      test_domain:str|int, # held-out domain, by name or index
@@ -366,7 +393,19 @@ def domainbed_splits(dataset:MultiDomainDataset, # the dataset to split
             # 0 by default); that only reorders it, and we keep its order.
             _, keys = split_indices(len(in_), 0, seed_hash(seed, i))
             test_in, test_out = [in_[k] for k in keys], out
+    _check_splits(train, val, holdout_fraction)
     return DomainSplits(test_domain, train, val, list(range(dataset.domain_size(test_domain))), test_in, test_out, seed, holdout_fraction)
+
+# %% ../nbs/01_data.ipynb #acec634a
+def check_ipc(dataset:MultiDomainDataset, splits:DomainSplits, # the dataset and its splits
+              ipc:int # images per class a method will distill or draw
+             ):
+    "Refuse, naming each class and its count, an `ipc` above a class's training images in the seen domains."
+    counts = sum(torch.bincount(dataset.labels[d][torch.as_tensor(idx, dtype=torch.long)], minlength=dataset.n_classes)
+                 for d, idx in splits.train.items())
+    short = [f'{c!r} ({n})' for c, n in zip(dataset.classes, counts.tolist()) if n < ipc]
+    if short: raise ValueError(f'ipc={ipc} is more than the training images of the seen domains (held out: '
+                               f'{splits.test_domain!r}) of class(es) {", ".join(short)}; lower ipc')
 
 # %% ../nbs/01_data.ipynb #dcfe86ea
 def _rgb(v): return tuple(float(x) for x in v) if np.iterable(v) else (float(v),)*3

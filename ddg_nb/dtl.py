@@ -4,19 +4,21 @@
 
 # %% ../nbs/07_dtl.ipynb #13f4404e
 from __future__ import annotations
-import math, time, dataclasses, warnings, contextlib
+import math, time, dataclasses, warnings, contextlib, logging
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state, same_settings)
+                         optimizer_state_tensors, load_optimizer_state)
 from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
 from .transfer import TransferNet
 from .stage import Checkpoint, Stage, tensor_fingerprint, check_tensors, load_unit
 from fastcore.basics import patch_to
+
+_logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
 
 # %% auto #0
 __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'segment_styles',
@@ -209,7 +211,7 @@ def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
         load_optimizer_state(algo.opt_psi, t, st['psi_groups'], 'optpsi')
         algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
         torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
-        return st['visit'] + 1, st['history']
+        _logger.info(f'DTL: resumed after visit {st["visit"]} from {ck.path}'); return st['visit'] + 1, st['history']
     except (KeyError, RuntimeError, IndexError) as e: warnings.warn(f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
 
 # %% ../nbs/07_dtl.ipynb #982fd379
@@ -297,6 +299,7 @@ def _load_done(stage:Stage, device)->DTLResult|None:
     if t is None:
         if stage.path.exists(): warnings.warn(f'{stage.folder}: {why}')
         return None
+    _logger.info(f'DTL: done before, loaded from {stage.path}')
     try: return _dtl_result(stage.path, t, rec, device)
     except (ValueError, KeyError) as e: warnings.warn(f'{e}; running again')
 

@@ -4,18 +4,20 @@
 
 # %% ../nbs/10_evaluate.ipynb #a28d298c
 from __future__ import annotations
-import math, time, copy, json, warnings, statistics
+import math, time, copy, json, warnings, statistics, logging
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions, optimizer_state_tensors,
-                         load_optimizer_state, same_settings, SPEED_SETTINGS)
+                         load_optimizer_state, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
 from .stage import Checkpoint, tensor_fingerprint, check_tensors
 from fastcore.basics import patch_to
 from .relabel import RelabelConfig, Relabeler
+
+_logger = logging.getLogger(__name__) # records resumes; `run_experiment` sends them to the run log
 
 # %% auto #0
 __all__ = ['STUDENT_PRESETS', 'ROW_KEY', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
@@ -183,6 +185,7 @@ def _student_resume(ck:Checkpoint|None, algo:KDStudent, g:torch.Generator, devic
     if saved is None: return 0, [], None, 0.
     t, st = saved
     algo.load_state(t, st); g.set_state(t['rng.g'].cpu()); torch.set_rng_state(t['rng.torch'].cpu())
+    _logger.info(f'student: resumed at epoch {st["epoch"]} from {ck.path}')
     return st['epoch'], st['history'], {k[5:]: v for k, v in t.items() if k.startswith('best.')} or None, st['seconds']
 
 # %% ../nbs/10_evaluate.ipynb #cccc92ae

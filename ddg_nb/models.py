@@ -4,16 +4,18 @@
 
 # %% ../nbs/03_models.ipynb #61f4def9
 from __future__ import annotations
-import math, time, dataclasses, warnings
+import math, time, dataclasses, warnings, logging
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state, same_settings, settings_hash)
+                         optimizer_state_tensors, load_optimizer_state, settings_hash)
 import ddg_nb
 from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, load_unit
 from fastcore.basics import patch_to
+
+_logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
@@ -274,7 +276,7 @@ def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_au
         load_optimizer_state(algo.opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')}, st['param_groups'])
         torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
         if g_aug is not g: g_aug.set_state(t['rng.augment'])
-        return st['step'], st['history']
+        _logger.info(f'teacher: resumed at step {st["step"]} from {ck.path}'); return st['step'], st['history']
     except (KeyError, RuntimeError) as e: warnings.warn(f'{ck.path}: unreadable checkpoint ({e}); starting over'); return 0, []
 
 # %% ../nbs/03_models.ipynb #6d74bcee
@@ -302,7 +304,7 @@ def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
         return None
     try: teacher = _teacher_from(stage.path, t, rec, device, channels_last=cfg.channels_last)
     except (ValueError, KeyError) as e: warnings.warn(f'{e}; training again'); return None
-    teacher.config = cfg; return teacher
+    teacher.config = cfg; _logger.info(f'teacher: done before, loaded from {stage.path}'); return teacher
 
 # %% ../nbs/03_models.ipynb #fe77d7d5
 def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):

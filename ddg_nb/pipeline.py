@@ -4,12 +4,12 @@
 
 # %% ../nbs/12_pipeline.ipynb #28e00e04
 from __future__ import annotations
-import copy, json, os, time, logging, warnings, dataclasses
+import copy, json, os, time, logging, warnings, dataclasses, contextlib
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
-from .core import get_device, save_json, load_json, atomic_write, versions, same_settings, settings_hash
-from .data import domainbed_splits, test_transform
+from .core import get_device, save_json, load_json, atomic_write, versions, settings_hash, folder_lock
+from .data import domainbed_splits, check_ipc, test_transform
 from .styleshapes import load_dataset
 from .models import TeacherConfig, TEACHER_PRESETS, train_teacher, model_mean_std, Teacher
 from .style import domain_styles, style_tensors, styles_from_tensors
@@ -306,9 +306,11 @@ def load_config(path:str|Path, # a .json or .yaml/.yml file of overrides (may na
     "An `ExperimentConfig` from a JSON/YAML file (keys as for `experiment_config`, plus `preset`)."
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f'configuration file {p} does not exist')
-    if p.suffix in ('.yaml', '.yml'):
-        import yaml; d = yaml.safe_load(p.read_text()) or {}
-    else: d = json.loads(p.read_text())
+    try:
+        if p.suffix in ('.yaml', '.yml'):
+            import yaml; d = yaml.safe_load(p.read_text()) or {}
+        else: d = json.loads(p.read_text())
+    except Exception as e: raise ValueError(f'{p} is not valid {"YAML" if p.suffix != ".json" else "JSON"}: {e}') from None
     if not isinstance(d, dict): raise ValueError(f'{p}: expected a mapping of configuration keys, got {type(d).__name__}')
     preset = overrides.pop('preset', d.pop('preset', 'cpu'))
     return experiment_config(preset, **_merge(_nest(d), _nest(overrides)))
@@ -329,6 +331,19 @@ def _logger(path:Path)->logging.Logger:
             h.setFormatter(logging.Formatter('%(asctime)s %(message)s', '%H:%M:%S')); log.addHandler(h)
         log.setLevel(logging.INFO); log.propagate = False
     return log
+
+@contextlib.contextmanager
+def _logged(log:logging.Logger):
+    "Inside the block, the library's log records (a resume) and warnings (a discarded checkpoint, a recomputed artifact) go to `log`."
+    lib, show = logging.getLogger('ddg_nb'), warnings.showwarning
+    handlers = [h for h in log.handlers if h not in lib.handlers]
+    for h in handlers: lib.addHandler(h)
+    level, lib.level = lib.level, logging.INFO
+    warnings.showwarning = lambda message, category, *args, **kwargs: log.warning(f'{category.__name__}: {message}')
+    try: yield log
+    finally:
+        warnings.showwarning, lib.level = show, level
+        for h in handlers: lib.removeHandler(h)
 
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     "The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage `folder/style_bank.safetensors`."
@@ -382,7 +397,25 @@ def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int)->dict
     keep.update({k: _setting(d, k) for k in m.uses})
     return dict(method=method, dataset=None, test_domain=test_domain, seed=seed, config=keep)
 
+# %% ../nbs/12_pipeline.ipynb #7dd84d18
+def _sweep(folder:Path, log):
+    "Remove the temporary files a killed run left in `folder` (its lock is held: nobody is writing them)."
+    stale = list(folder.rglob('.*.tmp'))
+    for p in stale: p.unlink(missing_ok=True)
+    if stale: log.info(f'{folder}: removed {len(stale)} temporary file(s) left by an interrupted run')
+
 # %% ../nbs/12_pipeline.ipynb #4e2b8cae
+def _die_with_parent():
+    "End this worker process when the process that started it ends (Linux: at once; elsewhere: within a second)."
+    import threading, signal
+    ppid = os.getppid()
+    try: import ctypes; ctypes.CDLL(None).prctl(1, signal.SIGKILL) # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+    def watch():
+        while os.getppid() == ppid: time.sleep(0.5)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name='die-with-parent').start()
+
 def run_experiment(config:ExperimentConfig, # what to run (see `experiment_config`)
                    dataset=None # a `MultiDomainDataset` (default: loaded from `config.dataset` / `config.data_root`)
                   )->list:
@@ -394,16 +427,18 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
     domains = [ds.domain_name(d) for d in cfg.test_domains] if cfg.test_domains else list(ds.domains)
     log.info(f'{ds.name}: test domains {domains}, seeds {cfg.seeds}, methods {cfg.methods}, ipc {cfg.ipc}')
     if cfg.jobs > 1 and len(domains) > 1: return _run_parallel(cfg, ds, domains, base, log)
-    rows, stages = [], {}
-    for seed in cfg.seeds: # seed-major: a killed or partial run has every test domain of the first seeds
-        for d in domains:
-            if d not in stages: stages[d] = _domain_stages(cfg, ds, d, base, log)
-            splits, teacher, styles, val, test = stages[d]
-            ctx = StageContext(cfg, ds, splits, teacher, styles, seed, base/d/f'seed{seed}'/f'ipc{cfg.ipc}', log)
-            for m in cfg.methods:
-                rows.append(_row(ctx, m, val, test))
-                _write_results(base)
-            if seed == cfg.seeds[0]: _figure_inputs(ctx)
+    with contextlib.ExitStack() as locks, _logged(log):
+        for d in domains: locks.enter_context(folder_lock(base/d)); _sweep(base/d, log) # one writer per test domain
+        rows, stages = [], {}
+        for seed in cfg.seeds: # seed-major: a killed or partial run has every test domain of the first seeds
+            for d in domains:
+                if d not in stages: stages[d] = _domain_stages(cfg, ds, d, base, log)
+                splits, teacher, styles, val, test = stages[d]
+                ctx = StageContext(cfg, ds, splits, teacher, styles, seed, base/d/f'seed{seed}'/f'ipc{cfg.ipc}', log)
+                for m in cfg.methods:
+                    rows.append(_row(ctx, m, val, test))
+                    _write_results(base)
+                if seed == cfg.seeds[0]: _figure_inputs(ctx)
     return rows
 
 def _figure_inputs(ctx:StageContext):
@@ -437,7 +472,7 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
 def _worker_init(threads:int):
     "Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log reports every stage)."
     import tqdm.std
-    torch.set_num_threads(threads)
+    _die_with_parent(); torch.set_num_threads(threads)
     init = tqdm.std.tqdm.__init__
     def quiet(self, *args, **kwargs): kwargs['disable'] = True; init(self, *args, **kwargs)
     tqdm.std.tqdm.__init__ = quiet
@@ -464,7 +499,8 @@ def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
 
 def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     "Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and method)."
-    splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed)
+    splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed) # too few images: refused here
+    if any(m != 'erm' for m in cfg.methods): check_ipc(ds, splits, cfg.ipc) # before the teacher trains
     t0 = time.time()
     log.info(f'{d}: teacher ({cfg.teacher.model}, {cfg.teacher.steps} steps; loaded if done before)')
     teacher = train_teacher(ds, d, cfg.teacher, out_dir=base/d/'teacher', device=cfg.device)

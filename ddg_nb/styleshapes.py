@@ -278,6 +278,26 @@ def _check_names(names, known, what):
     bad = [n for n in names if n not in known]
     if bad: raise ValueError(f'unknown StyleShapes {what} {bad}; known: {list(known)}')
 
+# %% ../nbs/02_styleshapes.ipynb #19a958f8
+def _generated(out:Path, params:dict)->set:
+    "The files `make_styleshapes` wrote under `out` for `params` (its `done.json`)."
+    return {out/'done.json'} | {out/d/c/f'{i:05d}.png' for d in params['domains'] for c in params['classes']
+                                for i in range(params['n_per_class'])}
+
+def _remove_generated(out:Path):
+    "Remove a StyleShapes folder `make_styleshapes` made; refuse, deleting nothing, if it holds anything else."
+    try: ours = _generated(out, load_json(out/'done.json'))
+    except (ValueError, OSError, KeyError, TypeError):
+        raise ValueError(f'{out} exists but was not made by make_styleshapes (no valid done.json): move it away or choose '
+                         'another root') from None
+    found = [p for p in out.rglob('*') if p.is_symlink() or not p.is_dir()]
+    if foreign := sorted(set(found) - ours):
+        raise ValueError(f'{out} holds {len(foreign)} file(s) make_styleshapes did not write (e.g. {foreign[0]}): move them '
+                         'away to regenerate it')
+    for p in found: p.unlink()
+    for p in sorted((p for p in out.rglob('*') if p.is_dir()), reverse=True): p.rmdir()
+    out.rmdir()
+
 # %% ../nbs/02_styleshapes.ipynb #709a6aff
 def make_styleshapes(root:str|Path, # parent folder; the dataset goes to `root/StyleShapes`
                      n_per_class:int=300, # images per class and domain
@@ -308,7 +328,7 @@ def make_styleshapes(root:str|Path, # parent folder; the dataset goes to `root/S
         else:
             for j in jobs: _draw_class(j)
         save_json(params, tmp/'done.json')
-        if out.exists(): shutil.rmtree(out)
+        if out.exists(): _remove_generated(out) # only what an earlier call wrote
         os.replace(tmp, out)
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
