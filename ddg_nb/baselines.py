@@ -31,8 +31,10 @@ class Recover:
     needs_real_images:bool # whether `real` must be given
     description:str=''
 
+# %% ../nbs/11_baselines.ipynb #f416be6c
 RECOVERS:dict = {}
 
+# %% ../nbs/11_baselines.ipynb #f6a67c42
 def register_recover(name:str, # registry key, e.g. 'sre2l'
                      needs_real_images:bool=False, # the method reads the seen domains' training images
                      description:str|None=None # one line; default: the first line of the function's docstring
@@ -44,6 +46,7 @@ def register_recover(name:str, # registry key, e.g. 'sre2l'
         return fn
     return _reg
 
+# %% ../nbs/11_baselines.ipynb #74b265d9
 def get_recover(name:str)->Recover:
     "The registered method `name`; an unknown name is an error listing the known ones."
     if name not in RECOVERS: raise ValueError(f'unknown distillation method {name!r}; known: {sorted(RECOVERS)}')
@@ -53,11 +56,13 @@ def get_recover(name:str)->Recover:
 def _check_bs(batch_size:int):
     if batch_size < 1: raise ValueError(f'batch_size must be >= 1, got {batch_size}')
 
+# %% ../nbs/11_baselines.ipynb #1da63b6a
 def class_first_batches(n_classes:int, ipc:int, batch_size:int)->list:
     "SRe2L's order: for each image index i < ipc, the i-th image of every class, in chunks of at most `batch_size` classes."
     _check_bs(batch_size)
     return [torch.arange(k, min(k + batch_size, n_classes))*ipc + i for i in range(ipc) for k in range(0, n_classes, batch_size)]
 
+# %% ../nbs/11_baselines.ipynb #962a88ed
 def instance_first_batches(n_classes:int, ipc:int, batch_size:int)->list:
     "G-VBSM's order: the class-major set in consecutive chunks of `batch_size` (many images of one class per batch)."
     _check_bs(batch_size)
@@ -84,6 +89,7 @@ def _frozen(*models:nn.Module):
             m.train(t)
             for p, r in zip(m.parameters(), rg): p.requires_grad_(r)
 
+# %% ../nbs/11_baselines.ipynb #0d373db9
 def _device(model:nn.Module, device=None)->torch.device:
     if device is not None: return torch.device(device)
     p = next(model.parameters(), None)
@@ -189,6 +195,7 @@ def _rded_crops(x:torch.Tensor, n_crops:int, size:int, scale:tuple, g:torch.Gene
     w, h, cx, cy = sample_crops(u, x.shape[-2], x.shape[-1], scale=tuple(scale), ratio=(1., 1.))
     return resized_crop(x.repeat_interleave(n_crops, 0), size, w, h, cx, cy).view(len(x), n_crops, 3, size, size)
 
+# %% ../nbs/11_baselines.ipynb #4e80eb18
 def _pad_to(x:torch.Tensor, size:int)->torch.Tensor:
     "Zero-pad `[N,3,h,w]` to `[N,3,size,size]`, centred (RDED's `pad`)."
     dh, dw = size - x.shape[-2], size - x.shape[-1]
@@ -235,6 +242,7 @@ def conv_layers(model:nn.Module)->list:
     "The model's `Conv2d` layers, in module (definition) order."
     return [m for m in model.modules() if isinstance(m, nn.Conv2d)]
 
+# %% ../nbs/11_baselines.ipynb #642bf2e5
 def _patch_view(x:torch.Tensor, # [N,C,H,W]
                 patch:int=4)->torch.Tensor:
     "`[P, N*C*patch*patch]`: the values of every patch position (the map resized up to a multiple of `patch`, bilinear)."
@@ -243,6 +251,7 @@ def _patch_view(x:torch.Tensor, # [N,C,H,W]
     if (h, w) != (H, W): x = F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False)
     return x.unflatten(2, (h//patch, patch)).unflatten(4, (w//patch, patch)).permute(2, 4, 0, 1, 3, 5).flatten(0, 1).flatten(1)
 
+# %% ../nbs/11_baselines.ipynb #7dd30962
 def conv_batch_stats(x:torch.Tensor, # [N,C,H,W] a feature map of a batch
                      patch:int=4)->tuple:
     "`(mean [C], var [C], patch_mean [P], patch_var [P])`: channel statistics over (N,H,W) and per patch position over (N,C,patch,patch)."
@@ -277,16 +286,19 @@ def _batches_of(data, batch_size:int):
     if isinstance(data, torch.utils.data.Dataset): data = torch.utils.data.DataLoader(data, batch_size=batch_size)
     return (b[0] if isinstance(b, (list, tuple)) else b for b in data)
 
+# %% ../nbs/11_baselines.ipynb #9f558d3e
 def _moments(f:torch.Tensor, patch:int)->list:
     "float64 sums for exact statistics: count, sum and sum of squares per channel, then the same per patch position."
     f = f.double(); c, p = f.transpose(0, 1).flatten(1), _patch_view(f, patch)
     n, npch = f.new_tensor(c.shape[1]), f.new_tensor(p.shape[1])
     return [n, c.sum(1), c.square().sum(1), npch, p.sum(1), p.square().sum(1)]
 
+# %% ../nbs/11_baselines.ipynb #a29bdee5
 def _from_moments(n, s, q, npch, ps, pq)->tuple:
     m, pm = s/n, ps/npch
     return tuple(t.float() for t in (m, (q/n - m.square()).clamp_min(0), pm, (pq/npch - pm.square()).clamp_min(0)))
 
+# %% ../nbs/11_baselines.ipynb #ccc7bc14
 @torch.no_grad()
 def conv_statistics(model:nn.Module, # a teacher; used in eval mode (restored afterwards)
                     data, # real images: a tensor [N,3,H,W] (normalized), a Dataset, or an iterable of batches
@@ -362,6 +374,7 @@ def densification_loss(x:torch.Tensor, # [n, D] rows: the flattened images (or f
     lam = torch.linalg.eigvalsh(x @ x.t())
     return F.kl_div(lam.log_softmax(-1), (lam/tau).softmax(-1).detach(), reduction='sum')
 
+# %% ../nbs/11_baselines.ipynb #e0a2ef44
 def gvbsm_densification(x:torch.Tensor, # [B,3,H,W] the (augmented) synthetic batch
                         labels:torch.Tensor, # [B]
                         tau:float=4., pool:int=32, # images are average-pooled to pool x pool before flattening
@@ -429,15 +442,18 @@ def _one(teacher, name:str)->nn.Module:
         teacher = teacher[0]
     return teacher
 
+# %% ../nbs/11_baselines.ipynb #ed6367d7
 def _real(real, name:str)->tuple:
     if real is None: raise ValueError(f'{name} needs the real images: real=(images, labels)')
     return real
 
+# %% ../nbs/11_baselines.ipynb #04287dcc
 @register_recover('sre2l')
 def _sre2l_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, **hparams)->tuple:
     "SRe2L (Yin et al. 2023): images from noise, cross-entropy + BN-statistic matching."
     return sre2l_recover(_one(teacher, 'sre2l'), n_classes, ipc, image_size, **hparams)
 
+# %% ../nbs/11_baselines.ipynb #60aaf618
 @register_recover('rded', needs_real_images=True)
 def _rded_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, progress:bool=False, **hparams)->tuple:
     "RDED (Sun et al. 2024): the observer's most confident real crops, f x f stitched per image."
@@ -445,6 +461,7 @@ def _rded_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, pro
     if images.shape[-1] != image_size: raise ValueError(f'rded: real images are {images.shape[-1]} px, image_size is {image_size}')
     return rded_select(_one(teacher, 'rded'), images, labels, ipc, n_classes=n_classes, **hparams)
 
+# %% ../nbs/11_baselines.ipynb #e9cfc823
 @register_recover('gvbsm', needs_real_images=True)
 def _gvbsm_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, **hparams)->tuple:
     "G-VBSM (Shao et al. 2024): several backbones, BN + convolution statistics, data densification."

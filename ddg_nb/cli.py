@@ -24,6 +24,7 @@ except ImportError:  # fastcore 2.x
         "fastcore 1's `Param(help, type, **kwargs)` annotation in fastcore 2's spelling, `Annotated[type, help, kwargs]`."
         return Annotated[type, help, kwargs]
 
+# %% ../nbs/20_cli.ipynb #a54aaf22
 def _respell(parser, # the command's `argparse.ArgumentParser`
              argv:list # its arguments
             )->list:
@@ -40,11 +41,13 @@ def _respell(parser, # the command's `argparse.ArgumentParser`
 # %% ../nbs/20_cli.ipynb #1b91073f
 COMMANDS = {}
 
+# %% ../nbs/20_cli.ipynb #c5474aad
 def command(f):
     "Register a `call_parse` function as a `ddg` subcommand named after it (underscores become dashes)."
     COMMANDS[f.__name__.replace('_', '-')] = f
     return f
 
+# %% ../nbs/20_cli.ipynb #c855f23b
 def ddg(argv:list|None=None # arguments after `ddg` (default: `sys.argv[1:]`)
        ):
     "Run a `ddg` subcommand, e.g. `ddg(['squeeze', '--steps', '10'])`, and return its result."
@@ -62,6 +65,7 @@ def ddg(argv:list|None=None # arguments after `ddg` (default: `sys.argv[1:]`)
     for k in ('pdb', 'xtra'): args.pop(k, None)
     return f(**args)
 
+# %% ../nbs/20_cli.ipynb #e836bef6
 def main():
     "Entry point of the `ddg` console script: exit status 0, or non-zero with a one-line message (`DDG_NB_DEBUG=1`: traceback)."
     try: ddg()
@@ -97,6 +101,7 @@ def teacher_table(teachers:list # `ddg_nb.models.Teacher`s, one per test domain
         rows.append(f"| **average** | {mean('val_acc'):.3f} | {mean('test_acc'):.3f} | {sum(t.metrics['train_seconds'] for t in teachers):.0f} |")
     return '\n'.join(rows)
 
+# %% ../nbs/20_cli.ipynb #fc6fc40e
 @command
 @call_parse
 def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-layout folder name
@@ -136,8 +141,10 @@ def _overrides(items:list|None)->dict:
         k, v = it.split('=', 1); out[k.strip()] = yaml.safe_load(v)
     return out
 
+# %% ../nbs/20_cli.ipynb #6e3b856d
 def _split(s:str|None)->list|None: return [x.strip() for x in s.split(',') if x.strip()] if s else None
 
+# %% ../nbs/20_cli.ipynb #518746e4
 @command
 @call_parse
 def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, cpu-pacs (real PACS, 64 px) or paper (GPU)
@@ -185,6 +192,7 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
         print(f'\nfigures in {paths[0].parent}')
     return rows
 
+# %% ../nbs/20_cli.ipynb #b862e379
 @command
 @call_parse
 def demo(test_domains:str=None, # comma-separated held-out domains (default: all four)
@@ -196,6 +204,7 @@ def demo(test_domains:str=None, # comma-separated held-out domains (default: all
     "The README's demo: StyleShapes, every held-out domain, ERM / random subset / DTL+DSM, table and figures."
     return run.__wrapped__(preset='demo', test_domains=test_domains, seeds=seeds, out=out, device=device, jobs=jobs)
 
+# %% ../nbs/20_cli.ipynb #6fc95120
 @command
 @call_parse
 def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (real PACS, 64 px) or paper (GPU)
@@ -220,6 +229,7 @@ def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (re
         print(f'\n{title}:\n\n' + results_table(rows, methods=[m for m in METHODS if keep(m) and m in have], n_seeds=True))
     return rows
 
+# %% ../nbs/20_cli.ipynb #3197cd43
 @command
 @call_parse
 def table(results:str, # a results.jsonl or a folder searched for them

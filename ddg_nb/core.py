@@ -59,6 +59,7 @@ def save_json(obj, # anything `json` can write (Paths are written as strings)
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path, 'w') as f: json.dump(obj, f, indent=2, default=str)
 
+# %% ../nbs/00_core.ipynb #4fa30c9e
 def load_json(path:str|Path):
     "Read a JSON file, naming the file in the error if it is not valid JSON."
     try: return json.loads(Path(path).read_text())
@@ -72,6 +73,7 @@ def save_tensors(tensors:dict, # name -> tensor
     data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()})
     with atomic_write(path, 'wb') as f: f.write(data)
 
+# %% ../nbs/00_core.ipynb #6a2207eb
 def load_tensors(path:str|Path, # a file written by `save_tensors`
                  device:str|torch.device='cpu'):
     "Load a dict of tensors saved by `save_tensors`."
@@ -93,6 +95,7 @@ def optimizer_state_tensors(opt:torch.optim.Optimizer, # any torch optimizer
         for k, v in st.items(): t[f'{prefix}.{i}.{k}'] = v if torch.is_tensor(v) else torch.tensor(v)
     return t, sd['param_groups']
 
+# %% ../nbs/00_core.ipynb #aa518ba3
 def load_optimizer_state(opt:torch.optim.Optimizer, # optimizer over the same parameters
                          tensors:dict, # tensors from `optimizer_state_tensors` (other keys are ignored)
                          param_groups:list, # the groups it returned
@@ -118,6 +121,7 @@ def versions()->dict:
 # %% ../nbs/00_core.ipynb #f94c3e22
 SPEED_SETTINGS = ('channels_last',) # configuration fields that change speed, not what is computed
 
+# %% ../nbs/00_core.ipynb #47eb9b12
 def without_speed(v):
     "`v` with the `SPEED_SETTINGS` keys of every nested dict removed (tuples become lists)."
     if isinstance(v, dict): return {k: without_speed(x) for k, x in v.items() if k not in SPEED_SETTINGS}

@@ -30,6 +30,7 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGE_EXTENSIONS', 'CROP_TRIES', 'D
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
+# %% ../nbs/01_data.ipynb #326ed3f4
 @dataclass
 class DatasetInfo:
     "What the registry knows about a DomainBed-layout dataset; the folders on disk are checked against it."
@@ -61,16 +62,19 @@ class DatasetInfo:
 # %% ../nbs/01_data.ipynb #79d653ab
 _DATASETS:dict = {}
 
+# %% ../nbs/01_data.ipynb #2e8aaabf
 def register_dataset(info:DatasetInfo # the entry to add (replaces an entry of the same name)
                     )->DatasetInfo:
     "Add `info` to the dataset registry and return it."
     _DATASETS[info.name] = info
     return info
 
+# %% ../nbs/01_data.ipynb #580eecc0
 def list_datasets()->list:
     "Names of the registered datasets."
     return sorted(_DATASETS)
 
+# %% ../nbs/01_data.ipynb #eab787c0
 def get_dataset_info(name:str # a registered name, e.g. 'PACS'
                     )->DatasetInfo:
     "The registry entry `name`; an unknown name is an error listing the known ones."
@@ -80,6 +84,7 @@ def get_dataset_info(name:str # a registered name, e.g. 'PACS'
 # %% ../nbs/01_data.ipynb #53c94e57
 def _gdrive(file_id): return f'https://drive.usercontent.google.com/download?id={file_id}&export=download&confirm=t'
 
+# %% ../nbs/01_data.ipynb #d1a7504a
 _PACS_CLASSES = ('dog', 'elephant', 'giraffe', 'guitar', 'horse', 'house', 'person')
 _PACS_COUNTS = {d: dict(zip(_PACS_CLASSES, n)) for d, n in {
     'art_painting': (379, 255, 285, 184, 201, 295, 449),
@@ -87,6 +92,7 @@ _PACS_COUNTS = {d: dict(zip(_PACS_CLASSES, n)) for d, n in {
     'photo':        (189, 202, 182, 186, 199, 280, 432),
     'sketch':       (772, 740, 753, 608, 816, 80, 160)}.items()}
 
+# %% ../nbs/01_data.ipynb #45fe745e
 # sha256=None throughout: no checksums are published for these archives (Google Drive copies DomainBed uses).
 register_dataset(DatasetInfo('PACS', ('art_painting', 'cartoon', 'photo', 'sketch'), 7, _PACS_CLASSES,
     url=_gdrive('1JFr8f805nMUelQWWmfnJR3y4_SYoN5Pd'), archive_folder='kfold', counts=_PACS_COUNTS))
@@ -101,6 +107,7 @@ register_dataset(DatasetInfo('StyleShapes', ('art_painting', 'cartoon', 'photo',
 _TI_LOCATIONS = ('38', '46', '100', '43')
 _TI_CLASSES = ('bird', 'bobcat', 'cat', 'coyote', 'dog', 'empty', 'opossum', 'rabbit', 'raccoon', 'squirrel')
 
+# %% ../nbs/01_data.ipynb #ff96cbc6
 def _terra_incognita_layout(extracted:list, # [folder holding `eccv_18_all_images_sm/`, folder holding the annotations JSON]
                             out:Path): # new folder to fill with `location_<n>/<category>/<image>`
     "DomainBed's `download_terra_incognita` post-processing."
@@ -128,6 +135,7 @@ register_dataset(DatasetInfo('TerraIncognita', ('location_100', 'location_38', '
 # %% ../nbs/01_data.ipynb #a1314853
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
 
+# %% ../nbs/01_data.ipynb #54042237
 def _subdirs(p): return sorted(e.name for e in os.scandir(p) if e.is_dir() and not e.name.startswith('.'))
 
 # %% ../nbs/01_data.ipynb #264c1d3b
@@ -143,6 +151,7 @@ def _walk(top:Path)->list:
         todo += [e.path for e in entries if e.is_dir()]; out.append((d, [e.name for e in entries if not e.is_dir()]))
     return sorted(out)
 
+# %% ../nbs/01_data.ipynb #b7bf3e0f
 def _list_images(class_dir:Path)->list:
     "Image files under `class_dir` in `ImageFolder`'s order (extensions case-insensitive)."
     return [Path(r)/f for r, fs in _walk(class_dir) for f in sorted(fs) if f.lower().endswith(IMAGE_EXTENSIONS)]
@@ -200,12 +209,14 @@ def data_root()->Path:
     "Default `root` for registry datasets: `$DDG_NB_DATA`, else ddg_nb's cache folder `data/`."
     return Path(os.environ['DDG_NB_DATA']).expanduser() if os.environ.get('DDG_NB_DATA') else cache_dir('data')
 
+# %% ../nbs/01_data.ipynb #3b66640d
 def _missing_msg(info, root):
     where = ' or '.join(str(root/f) for f in dict.fromkeys([info.folder, info.name]))
     how = (f"Download it with `ddg_nb.data.download_dataset('{info.name}', '{root}')` (source: {info.url})."
            if info.url else info.how_to_get)
     return f'{info.name} not found: no folder {where}. {how}'
 
+# %% ../nbs/01_data.ipynb #5e93777b
 def _lookup(name):
     "The registry entry for a registry name or a DomainBed folder name ('office_home'), else None."
     return _DATASETS.get(name) or next((i for i in _DATASETS.values() if i.folder == name), None)
@@ -238,11 +249,13 @@ def domain_name(self:MultiDomainDataset, domain:str|int # a domain name or its i
     elif domain in self.domains: return domain
     raise ValueError(f'unknown domain {domain!r} for {self.name}; domains: {self.domains} (or their index 0-{len(self.domains)-1})')
 
+# %% ../nbs/01_data.ipynb #c2eddf41
 @patch
 def domain_size(self:MultiDomainDataset, domain:str|int)->int:
     "Number of images in `domain`."
     return len(self.files[self.domain_name(domain)])
 
+# %% ../nbs/01_data.ipynb #0c8eb705
 @patch
 def counts(self:MultiDomainDataset)->dict:
     "Images per domain and class: `{domain: {class: n}}`."
@@ -269,9 +282,11 @@ def _decode(path, size):
         im = as_rgb(im)
         return np.asarray(im if im.size == (size, size) else im.resize((size, size), Image.BILINEAR))
 
+# %% ../nbs/01_data.ipynb #895e3270
 def _unreadable(msgs):
     return OSError(f'{len(msgs)} unreadable image(s):\n' + '\n'.join(msgs)) # all of them: a user fixes them in one go
 
+# %% ../nbs/01_data.ipynb #1abc07f7
 def load_images(files:list, # image files
                 size:int, # every image is resized to size x size
                 n_workers:int|None=None # decoding threads (default: the CPU count)
@@ -342,6 +357,7 @@ def seed_hash(*args)->int:
     "DomainBed's `misc.seed_hash`: a seed in [0, 2**31) from the MD5 of `str(args)`."
     return int(hashlib.md5(str(args).encode('utf-8')).hexdigest(), 16) % (2**31)
 
+# %% ../nbs/01_data.ipynb #7e53e587
 def split_indices(n:int, # number of items
                   n_out:int, # how many to hold out
                   seed:int # `RandomState` seed
@@ -410,6 +426,7 @@ def check_ipc(dataset:MultiDomainDataset, splits:DomainSplits, # the dataset and
 # %% ../nbs/01_data.ipynb #dcfe86ea
 def _rgb(v): return tuple(float(x) for x in v) if np.iterable(v) else (float(v),)*3
 
+# %% ../nbs/01_data.ipynb #2fd38a08
 def train_transform(size:int=224, # output size (size x size)
                     mean:tuple|float=IMAGENET_MEAN, # per-channel normalization mean (a number: the same for all 3)
                     std:tuple|float=IMAGENET_STD # per-channel normalization std
@@ -420,6 +437,7 @@ def train_transform(size:int=224, # output size (size x size)
                        v2.ColorJitter(0.3, 0.3, 0.3, 0.3), v2.RandomGrayscale(0.1),
                        v2.ToDtype(torch.float32, scale=True), v2.Normalize(_rgb(mean), _rgb(std)), v2.ToPureTensor()])
 
+# %% ../nbs/01_data.ipynb #c75ed4d6
 def test_transform(size:int=224, # output size (size x size)
                    mean:tuple|float=IMAGENET_MEAN, # per-channel normalization mean (a number: the same for all 3)
                    std:tuple|float=IMAGENET_STD # per-channel normalization std
@@ -434,14 +452,17 @@ def _to_float(x:torch.Tensor)->torch.Tensor:
     "uint8 0..255 or float 0..1 as float32 0..1 (torchvision's `to_dtype(..., scale=True)`)."
     return x.to(torch.float32).mul_(1/255) if x.dtype == torch.uint8 else x.to(torch.float32)
 
+# %% ../nbs/01_data.ipynb #e2b0a904
 def _normalize(x, mean, std):
     "torchvision's `normalize`: `(x - mean)/std` per channel."
     t = lambda v: torch.tensor(_rgb(v), device=x.device).view(3, 1, 1)
     return (x - t(mean)).div_(t(std))
 
+# %% ../nbs/01_data.ipynb #fedc98f0
 def _check_batch(x):
     if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f'expected a batch of RGB images [N,3,H,W], got shape {tuple(x.shape)}')
 
+# %% ../nbs/01_data.ipynb #151843e5
 def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0..1), on any device
                          size:int=224, # output size (size x size)
                          mean:tuple|float=IMAGENET_MEAN, # per-channel normalization mean (a number: the same for all 3)
@@ -456,6 +477,7 @@ def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0.
 # %% ../nbs/01_data.ipynb #a46f9300
 CROP_TRIES = 10 # torchvision's RandomResizedCrop attempts before it falls back to a centre crop
 
+# %% ../nbs/01_data.ipynb #e91045b8
 def sample_crops(u:torch.Tensor, # uniforms [N, 2*CROP_TRIES+2]: area fractions, log aspect ratios (CROP_TRIES each), x and y position
                   H:int, W:int, # image height and width (for the aspect ratio)
                   scale:tuple=(0.7, 1.0), # range of the crop's area fraction
@@ -494,25 +516,30 @@ def resized_crop(x:torch.Tensor, # float [N,3,H,W]
 # %% ../nbs/01_data.ipynb #c783c982
 def _col(f, x): return f.reshape(-1, 1, 1, 1).to(x.dtype) # per-image values [N] -> [N,1,1,1]
 
+# %% ../nbs/01_data.ipynb #500542d1
 def _grayscale(x:torch.Tensor)->torch.Tensor:
     "torchvision's `rgb_to_grayscale` (ITU-R 601-2 luma): float `[N,1,H,W]`."
     r, g, b = x.unbind(-3)
     return r.mul(0.2989).add_(g, alpha=0.587).add_(b, alpha=0.114).unsqueeze(-3)
 
+# %% ../nbs/01_data.ipynb #ce310744
 def _blend(x, y, f): return torch.lerp(y, x, f).clamp_(0, 1) # torchvision's `_blend`: x*f + y*(1-f), clamped
 
+# %% ../nbs/01_data.ipynb #7af10273
 def _adjust_brightness(x:torch.Tensor, # float [N,3,H,W] in [0, 1]
                        b:torch.Tensor # [N] brightness factors
                       )->torch.Tensor:
     "torchvision's `adjust_brightness` with one factor per image."
     return (x*_col(b, x)).clamp_(0, 1)
 
+# %% ../nbs/01_data.ipynb #54c295c3
 def _adjust_contrast(x:torch.Tensor, # float [N,3,H,W] in [0, 1]
                      c:torch.Tensor # [N] contrast factors
                     )->torch.Tensor:
     "torchvision's `adjust_contrast` with one factor per image: blend with the image's mean grayscale value."
     return _blend(x, _grayscale(x).mean((-3, -2, -1), keepdim=True), _col(c, x))
 
+# %% ../nbs/01_data.ipynb #c6f4ad71
 def _adjust_saturation(x:torch.Tensor, # float [N,3,H,W] in [0, 1]
                        s:torch.Tensor # [N] saturation factors
                       )->torch.Tensor:
@@ -522,6 +549,7 @@ def _adjust_saturation(x:torch.Tensor, # float [N,3,H,W] in [0, 1]
 # %% ../nbs/01_data.ipynb #b7c3b380
 _HSV_N = (5., 3., 1.) # offsets of red, green and blue in the closed-form HSV -> RGB
 
+# %% ../nbs/01_data.ipynb #02bd6e5d
 def _adjust_hue(x:torch.Tensor, # float [N,3,H,W] in [0, 1]
                 shift:torch.Tensor # [N] hue shifts in [-0.5, 0.5] (fractions of the colour circle)
                )->torch.Tensor:
@@ -544,6 +572,7 @@ def _adjust_hue(x:torch.Tensor, # float [N,3,H,W] in [0, 1]
 # %% ../nbs/01_data.ipynb #994422ba
 _CPU_BLOCK = 2**17 # values per [n,3,size,size] block on CPU (kept in cache)
 
+# %% ../nbs/01_data.ipynb #1c02dfa5
 class BatchAugment(nn.Module):
     "DomainBed's `train_transform` for a whole batch on any device, each image with its own random crop, flip, colours and grayscale."
     def __init__(self, size:int, # output size (size x size)
@@ -591,8 +620,10 @@ class BatchAugment(nn.Module):
 # %% ../nbs/01_data.ipynb #a3bfbb8e
 _DONE = '.ddg_complete'
 
+# %% ../nbs/01_data.ipynb #856d132a
 class _Incomplete(OSError): pass
 
+# %% ../nbs/01_data.ipynb #bed1404b
 def _open(url, offset, timeout):
     "Open `url` at byte `offset`: `(stream, total size or None, resumed at offset?)`."
     u = urllib.parse.urlparse(url)
@@ -629,6 +660,7 @@ def _fetch(url:str, part:Path, progress:bool=True, timeout:float=60.):
             f.write(b); bar.update(len(b)); done += len(b)
     if total is not None and done != total: raise _Incomplete(f'got {done} of {total} bytes')
 
+# %% ../nbs/01_data.ipynb #8971e690
 def _download(url:str, # http(s):// or file:// URL
               dest:Path, # final file; the download goes to `dest.part` first
               sha256:str|None=None, # expected SHA-256, checked before `dest` appears
@@ -656,6 +688,7 @@ def _bad_name(name):
     if p.is_absolute() or re.match(r'^[A-Za-z]:', name): return 'absolute path'
     if '..' in p.parts: return 'leaves the target folder'
 
+# %% ../nbs/01_data.ipynb #f84144ec
 def _unsafe_members(archive:Path)->list:
     "Members of a zip or tar archive that would land outside the extraction folder, with the reason."
     if zipfile.is_zipfile(archive):
@@ -734,6 +767,7 @@ def _move_folder(archive_folder):
         os.replace(src, out)
     return move
 
+# %% ../nbs/01_data.ipynb #3ae85f4d
 def download_dataset(name:str, # a registry name with a URL, e.g. 'PACS'
                      root:str|Path|None=None, # folder holding the datasets (default: `data_root()`)
                      url:str|None=None, # replaces the registry's URL (a mirror, or file:// of a manual download)

@@ -32,6 +32,7 @@ def _mix_pairs(n:int, n_domains:int, alpha:float, generator=None, device=None)->
     e2 = (e + torch.randint(1, n_domains, (n,), generator=generator, device=dev)) % n_domains # uniform over the others
     return lam, e, e2
 
+# %% ../nbs/08_dsm.ipynb #d05e3942
 def mix_styles(n:int, # number of images (rows)
                n_domains:int, # number of learned domain styles E
                alpha:float=0.1, # lam ~ Beta(alpha, alpha); the paper uses 0.1

@@ -82,6 +82,7 @@ class Visit:
     steps:int # N, or fewer in the last epoch
     first_step:int # steps this batch had before the visit (drives its cosine schedule)
 
+# %% ../nbs/07_dtl.ipynb #43d39d92
 def visit_schedule(cfg:DTLConfig, # the DTL configuration
                    n_classes:int # K
                   )->list:
@@ -98,6 +99,7 @@ def visit_schedule(cfg:DTLConfig, # the DTL configuration
         for k, m, idx in batches: out.append(Visit(len(out), e, k, m, idx, steps, e*cfg.steps_per_visit))
     return out
 
+# %% ../nbs/07_dtl.ipynb #5b1604e8
 def _assemble(S:list, # the batches' tensors, in schedule order
               schedule:list, # `visit_schedule` (its first `len(S)` visits say where each batch goes)
               like:torch.Tensor # a tensor of S's full shape
@@ -115,6 +117,7 @@ def roll_jitter(x:torch.Tensor, # [B,3,H,W]
     x = torch.roll(x, shifts=(dx, dy), dims=(2, 3)) if jitter else x
     return x.flip(3) if flip and f else x
 
+# %% ../nbs/07_dtl.ipynb #813d7d6d
 def pixel_bounds(mean, std, device=None)->tuple:
     "`(low, high)` `[1,3,1,1]` tensors: pixels 0 and 1 in the normalized space of `mean`/`std`."
     m = torch.as_tensor(mean, dtype=torch.float32, device=device).view(1, -1, 1, 1)
@@ -128,6 +131,7 @@ def stack_styles(styles:dict|list # {domain: [Style per layer]} or a list of the
     per_domain = list(styles.values()) if isinstance(styles, dict) else list(styles)
     return [Style(torch.stack([d[l].m for d in per_domain]), torch.stack([d[l].s for d in per_domain])) for l in range(len(per_domain[0]))]
 
+# %% ../nbs/07_dtl.ipynb #438f708e
 def segment_styles(stats:list, # per layer `(mu, var)` `[n_seg*B, C]` of a batch of `n_seg` equal segments
                    n_seg:int # segments: S and its E copies
                   )->tuple:
@@ -222,6 +226,7 @@ def to_pixels(images:torch.Tensor, # [N,3,H,W] normalized with mean/std
     s = torch.as_tensor(std, dtype=images.dtype, device=images.device).view(1, -1, 1, 1)
     return (images*s + m).clamp(0, 1)
 
+# %% ../nbs/07_dtl.ipynb #aad1a6f0
 def save_grid(images:torch.Tensor, # [N,3,H,W] in [0, 1]
               path:str|Path, nrow:int=10, scale:int=1):
     "Write a PNG grid of images (atomically)."
@@ -249,6 +254,7 @@ def _meta_of(result:DTLResult)->dict:
     return dict(config=asdict(result.config), domains=list(result.domains), n_classes=int(result.labels.max()) + 1,
                 image_shape=list(result.images.shape[1:]), inputs=result.inputs or {})
 
+# %% ../nbs/07_dtl.ipynb #2a9ebca9
 def save_dtl(result:DTLResult, # a finished run
              out_dir:str|Path):
     "Save a `DTLResult` as the stage unit `dtl.safetensors`, with `images.png` and `transferred.png` beside it."
@@ -293,6 +299,7 @@ def load_dtl(out_dir:str|Path, # a folder written by `save_dtl` (or `train_dtl`)
     t, rec = load_unit(path, device)
     return _dtl_result(path, t, rec, device)
 
+# %% ../nbs/07_dtl.ipynb #59ebeb7f
 def _load_done(stage:Stage, device)->DTLResult|None:
     "The finished, undamaged run of this stage's identity, or None (with a warning saying why, if one is there)."
     t, rec, why = stage.read(device)
@@ -311,6 +318,7 @@ def cosine_lr(lr:float, # the peak learning rate
     "The cosine schedule: `lr` at step 0, 0 at step `total`."
     return 0.5*lr*(1 + math.cos(math.pi*t/total))
 
+# %% ../nbs/07_dtl.ipynb #c2fd644d
 def _log(history:dict, step:int, total, terms:dict):
     vals = torch.stack([total.detach(), terms['ce'], terms['ce_psi'], terms['avg_style'], terms['per_style']]).tolist()
     for k, v in zip(['total', 'ce', 'ce_psi', 'avg_style', 'per_style'], vals): history[k].append(v)
@@ -318,6 +326,7 @@ def _log(history:dict, step:int, total, terms:dict):
     history['avg_style_layers'].append(terms['avg_style_layers'].tolist())
     history['per_style_layers'].append(terms['per_style_layers'].tolist())
 
+# %% ../nbs/07_dtl.ipynb #c59eba1e
 def _init_images(init, n_classes:int, ipc:int, image_size:int|None, g:torch.Generator)->torch.Tensor:
     "S at step 0: Gaussian noise in the normalized space, or the given real images (class-major)."
     if isinstance(init, str):
@@ -399,6 +408,7 @@ def _dtl_resume(ck:Checkpoint|None, algo:DTL, schedule:list, g:torch.Generator, 
     start, history = (ck is not None and _load_state(ck, algo, g, device)) or (0, history)
     return start, sum(v.steps for v in schedule[:start]), history
 
+# %% ../nbs/07_dtl.ipynb #1bd60b65
 def _dtl_meta(cfg:DTLConfig, teacher:nn.Module, styles:dict, init, n_classes:int, images:torch.Tensor)->dict:
     "A DTL run's identity: configuration, domains, shapes, and fingerprints of the teacher, style bank and initial images."
     inputs = dict(teacher=tensor_fingerprint(teacher), styles=tensor_fingerprint(styles), init=tensor_fingerprint(init))

@@ -49,6 +49,7 @@ class StudentConfig:
             if not getattr(self, k) > 0: raise ValueError(f'StudentConfig.{k} must be > 0, got {getattr(self, k)}')
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
 
+# %% ../nbs/10_evaluate.ipynb #9642a078
 STUDENT_PRESETS = {
     'paper': StudentConfig(model='resnet50', pretrained=True, image_size=224, epochs=300, batch_size=32, lr=5e-5,
                            weight_decay=0.01, temperature=4., freeze_bn=False, eval_every=10),
@@ -62,6 +63,7 @@ STUDENT_PRESETS = {
                               weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=20),
 }
 
+# %% ../nbs/10_evaluate.ipynb #cef52357
 def student_config(preset:str='cpu', # one of `STUDENT_PRESETS`
                    **kwargs # fields overriding the preset
                   )->StudentConfig:
@@ -97,6 +99,7 @@ def _converter(teacher_norm:tuple, student_norm:tuple, size:int):
         return x
     return convert
 
+# %% ../nbs/10_evaluate.ipynb #e875fb53
 @dataclass
 class StudentResult:
     "A trained student: the selected evaluation and the history."
@@ -107,6 +110,7 @@ class StudentResult:
     train_seconds:float
     model:nn.Module|None=None # the student at the selected evaluation
 
+# %% ../nbs/10_evaluate.ipynb #85008afd
 def _score(model, val:dict, plain)->tuple:
     "Seen-domain validation accuracy (mean over domains) and per domain."
     per = {d: accuracy(model, v, batch_transform=plain) for d, v in val.items()}
@@ -140,6 +144,7 @@ def update(self, x:torch.Tensor, # a batch of distilled images
     self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.sched.step()
     return {'loss': loss.detach()}
 
+# %% ../nbs/10_evaluate.ipynb #7da4ce4a
 @patch_to(KDStudent)
 def train(self):
     "Training mode (BN statistics frozen if the configuration says so)."
@@ -153,6 +158,7 @@ def state(self)->tuple:
     ot, groups = optimizer_state_tensors(self.opt)
     return {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}, dict(groups=groups, sched=self.sched.state_dict())
 
+# %% ../nbs/10_evaluate.ipynb #9d9bdc1e
 @patch_to(KDStudent)
 def load_state(self, t:dict, st:dict):
     "Restore what `state` saved."
@@ -165,6 +171,7 @@ def _check_student(algo:KDStudent, loss:float, epoch:int):
     bad = ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(dict(algo.model.named_parameters()))[:2]
     if bad: raise FloatingPointError(f'student stopped at epoch {epoch}: {"; ".join(bad)}; no result is written; lower student.lr')
 
+# %% ../nbs/10_evaluate.ipynb #01158e96
 def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, loss:float, best:dict|None)->dict|None:
     "Append an evaluation to `history`; a newly selected one is scored on the unseen domain and its weights kept (returned)."
     _check_student(algo, loss, epoch)
@@ -174,11 +181,13 @@ def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, l
     history[-1]['test_acc'] = accuracy(algo.model, test, batch_transform=algo.plain) # only the selected one is reported
     return {k: v.detach().clone() for k, v in algo.model.state_dict().items()}
 
+# %% ../nbs/10_evaluate.ipynb #d0b82282
 def _student_checkpoint(ck:Checkpoint, algo:KDStudent, g:torch.Generator, best:dict, epoch:int, history:list, seconds:float):
     t, st = algo.state()
     ck.save({**t, **{f'best.{k}': v for k, v in best.items()}, 'rng.g': g.get_state(), 'rng.torch': torch.get_rng_state()},
             dict(st, epoch=epoch, history=history, seconds=seconds))
 
+# %% ../nbs/10_evaluate.ipynb #2d67cf99
 def _student_resume(ck:Checkpoint|None, algo:KDStudent, g:torch.Generator, device)->tuple:
     "`(first epoch, history, best weights, seconds spent)` from the checkpoint of this run, or a fresh start."
     saved = ck.load(device) if ck is not None else None
@@ -249,8 +258,10 @@ def condensation(n_images:int, # distilled images (all domains' sets, for per-do
 # %% ../nbs/10_evaluate.ipynb #10ffd029
 ROW_KEY = ('method', 'test_domain', 'seed') # what a table cell is indexed by (seeds averaged)
 
+# %% ../nbs/10_evaluate.ipynb #d8a4908e
 def _hashable(v): return tuple(_hashable(x) for x in v) if isinstance(v, (list, tuple)) else v
 
+# %% ../nbs/10_evaluate.ipynb #57f4852b
 def row_settings(row:dict # a result row
                 )->dict:
     "The settings that decided `row`, flat: dataset, IPC, student, the dotted keys of its `config` and `inputs` (speed-only settings left out)."
@@ -266,6 +277,7 @@ def row_settings(row:dict # a result row
 # %% ../nbs/10_evaluate.ipynb #8ed3bbd0
 def _fits(v:tuple, g:tuple)->bool: return all(a is None or a == b for a, b in zip(v, g))
 
+# %% ../nbs/10_evaluate.ipynb #511138a5
 def _determined(k:str, kept:list, flat:list)->bool:
     "Does the combination of the `kept` settings fix setting `k` in every row that has it?"
     seen = {}
@@ -273,6 +285,7 @@ def _determined(k:str, kept:list, flat:list)->bool:
         if f.get(k) is not None and seen.setdefault(tuple(f.get(j) for j in kept), f[k]) != f[k]: return False
     return True
 
+# %% ../nbs/10_evaluate.ipynb #84146c57
 def setting_groups(rows:list # result rows
                   )->list:
     "`[(settings, rows)]`: `rows` split by the settings on which two rows of one method and test domain disagree (one group when none do)."
@@ -291,6 +304,7 @@ def setting_groups(rows:list # result rows
 # %% ../nbs/10_evaluate.ipynb #95e0e9cc
 def _describe(settings:dict)->str: return ', '.join(f'{k}={v}' for k, v in settings.items() if v is not None)
 
+# %% ../nbs/10_evaluate.ipynb #c2c6eaf8
 def _check_one_setting(rows:list):
     "Raise (naming what differs) if `rows` hold several settings or repeat a (method, test domain, seed)."
     groups = setting_groups(rows)
@@ -322,6 +336,7 @@ def _cell(vals:list, digits:int=1)->str:
     m = 100*statistics.fmean(vals)
     return f'{m:.{digits}f}' if len(vals) == 1 else f'{m:.{digits}f} ± {100*statistics.stdev(vals):.{digits}f}'
 
+# %% ../nbs/10_evaluate.ipynb #2a8257ac
 def results_table(rows:list, # result rows (dicts with method, test_domain, seed, test_acc)
                   fmt:str='markdown', # 'markdown', 'csv' or 'latex'
                   metric:str='test_acc', # which accuracy

@@ -14,6 +14,7 @@ __all__ = ['style_loss', 'avg_style_loss', 'per_style_loss', 'ce_loss', 'dtl_los
 # %% ../nbs/05_losses.ipynb #a046ecd9
 _EPS = 1e-8 # added to the normalizers d: a target with equal channels does not divide by zero
 
+# %% ../nbs/05_losses.ipynb #70ebf3f7
 def style_loss(style:Style, # style of the images (one layer): m, s of shape [C] (or [...,C])
                target:Style, # target style of that layer, same shape
                normalized:bool=True # divide by the channel variance of the target (eq. 8-9); False: eq. 6-7
@@ -28,6 +29,7 @@ def style_loss(style:Style, # style of the images (one layer): m, s of shape [C]
 def _check_layers(a:list, b:list, what:str):
     if len(a) != len(b): raise ValueError(f'{what}: {len(a)} layers against a target of {len(b)} layers')
 
+# %% ../nbs/05_losses.ipynb #76cc96e0
 def avg_style_loss(styles:list, # [Style per layer] of the synthetic images
                    target:list, # [Style per layer]: the averaged domain style (`average_style`)
                    normalized:bool=True, # normalized style loss (eq. 8); False: eq. 6
@@ -42,8 +44,10 @@ def avg_style_loss(styles:list, # [Style per layer] of the synthetic images
 def _per_domain(x)->list:
     return list(x.values()) if isinstance(x, dict) else list(x)
 
+# %% ../nbs/05_losses.ipynb #707b85df
 def _stacked(x)->bool: return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], Style) # [Style([E,C]) per layer]
 
+# %% ../nbs/05_losses.ipynb #13c9a728
 def per_style_loss(domain_styles, # E x [Style per layer] (list or dict), or stacked: [Style(m [E,C], s [E,C]) per layer]
                    domain_targets, # each domain's style, same order and form
                    normalized:bool=True, # normalized style loss (eq. 9); False: eq. 7

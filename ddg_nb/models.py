@@ -25,6 +25,7 @@ __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'crea
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 
+# %% ../nbs/03_models.ipynb #24691c98
 class SmallCNN(nn.Sequential):
     "Four `conv-BN-ReLU-maxpool` stages, global average pooling and a linear classifier."
     def __init__(self, n_classes:int, # number of output classes
@@ -53,6 +54,7 @@ def _efficientnet_lite0_state_dict(model:nn.Module)->dict:
 # %% ../nbs/03_models.ipynb #f3558911
 _TIMM_NAMES = {'efficientnet_lite0': 'tf_efficientnet_lite0'}
 
+# %% ../nbs/03_models.ipynb #9d007366
 def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model name (e.g. 'resnet18')
                  n_classes:int, # number of classes of the classifier head
                  pretrained:bool=False, # ImageNet weights (offline for efficientnet_lite0; timm's hub otherwise)
@@ -82,6 +84,7 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
         raise ValueError(f'{name} has no BatchNorm layer; ddg_nb reads style statistics at BN inputs')
     return model
 
+# %% ../nbs/03_models.ipynb #0d62baa9
 def model_mean_std(model:nn.Module)->tuple:
     "The input normalization `(mean, std)` a model expects (timm's `pretrained_cfg`; ImageNet's otherwise)."
     cfg = getattr(model, 'pretrained_cfg', None) or {}
@@ -92,6 +95,7 @@ def bn_layers(model:nn.Module)->list:
     "The model's BatchNorm layers, in forward (definition) order."
     return [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
 
+# %% ../nbs/03_models.ipynb #3de20193
 def set_bn_eval(model:nn.Module)->nn.Module:
     "Put every BN layer in eval mode (running statistics frozen), leaving the rest as it is."
     for m in bn_layers(model): m.eval()
@@ -125,6 +129,7 @@ class TeacherConfig:
         if not self.lr > 0: raise ValueError(f'TeacherConfig.lr must be > 0, got {self.lr}')
         if not 0 < self.holdout_fraction < 1: raise ValueError(f'TeacherConfig.holdout_fraction must be in (0, 1), got {self.holdout_fraction}')
 
+# %% ../nbs/03_models.ipynb #a7189f24
 TEACHER_PRESETS = {
     'paper': TeacherConfig(model='resnet18', pretrained=True, image_size=224, steps=5000, batch_size=32, lr=5e-5,
                            weight_decay=0., freeze_bn=True, eval_every=500, checkpoint_every=500),
@@ -136,6 +141,7 @@ TEACHER_PRESETS = {
                               weight_decay=0., freeze_bn=True, eval_every=100, checkpoint_every=100),
 }
 
+# %% ../nbs/03_models.ipynb #016d9c30
 def teacher_config(preset:str='cpu', # one of `TEACHER_PRESETS`
                    **overrides # fields to change
                   )->TeacherConfig:
@@ -197,12 +203,14 @@ def _seen_data(dataset, splits, test_domain:str, size:int)->tuple:
     return ({d: pre(d, idx) for d, idx in splits.train.items()}, {d: pre(d, idx) for d, idx in splits.val.items()},
             pre(test_domain, splits.test))
 
+# %% ../nbs/03_models.ipynb #0775c389
 def _sample_batch(train:dict, batch_size:int, g:torch.Generator)->tuple:
     "`batch_size` random images (with replacement) from each seen domain, concatenated: `(x uint8 [E*B,3,H,W], y [E*B])`."
     idx = [torch.randint(len(sub), (batch_size,), generator=g) for sub in train.values()]
     return (torch.cat([sub.images[i] for sub, i in zip(train.values(), idx)]),
             torch.cat([sub.labels[i] for sub, i in zip(train.values(), idx)]))
 
+# %% ../nbs/03_models.ipynb #08fa28d6
 def _evaluate(model, val:dict, test, step:int, loss:float, plain)->dict:
     "One history row: per-domain and average seen validation accuracy, and unseen accuracy."
     per = {d: accuracy(model, v, batch_transform=plain) for d, v in val.items()}
@@ -266,6 +274,7 @@ def _teacher_checkpoint(ck:Checkpoint, algo:ERMTeacher, g:torch.Generator, g_aug
     t['rng.torch'] = torch.get_rng_state(); t['rng.sampler'] = g.get_state(); t['rng.augment'] = g_aug.get_state()
     ck.save(t, dict(step=step, history=history, param_groups=groups))
 
+# %% ../nbs/03_models.ipynb #80569e0b
 def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, device)->tuple:
     "`(first step, history)` from the checkpoint of this run, or a fresh start."
     saved = ck.load() if ck is not None else None
@@ -295,6 +304,7 @@ def teacher_stage(out_dir:str|Path, # the teacher's folder
     "The teacher's stage: `out_dir/teacher.safetensors`, identified by its settings, domains and data."
     return Stage('teacher', Path(out_dir), {k: v for k, v in want.items() if k not in ('data', 'version')}, data=want['data'])
 
+# %% ../nbs/03_models.ipynb #1294bf46
 def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
     "The finished, undamaged teacher of this stage's identity, or None (with a warning saying why when one is there)."
     if stage is None: return None
@@ -314,6 +324,7 @@ def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):
     kept = f'the last good checkpoint is kept in {ck.path}' if ck is not None and ck.path.exists() else 'no checkpoint was kept'
     raise FloatingPointError(f'teacher stopped at step {step}: {"; ".join(bad)}; {kept}; lower lr')
 
+# %% ../nbs/03_models.ipynb #c0a10b1a
 def _teacher_eval(algo:ERMTeacher, val:dict, test, step:int, loss:float, ck:Checkpoint|None)->dict:
     "A history row at `step`, after checking that the loss and the weights are finite."
     _check_teacher(algo, loss, step, ck); return _evaluate(algo.model, val, test, step, loss, algo.plain)

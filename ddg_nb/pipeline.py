@@ -65,14 +65,17 @@ class Method:
     same_as:str|None=None # another method whose row this one is (same images, psi and relabel): copied, not retrained
     uses:tuple=() # `ExperimentConfig` keys its row depends on beyond teacher, relabel, student and IPC (dotted: `baselines.rded`)
 
+# %% ../nbs/12_pipeline.ipynb #457e155a
 METHODS = {}
 DTL_USES = ('dtl', 'dtl_init', 'dsm_p') # what a method built on `ctx.dtl()` depends on
 
+# %% ../nbs/12_pipeline.ipynb #61e3fc5d
 def register_method(name:str, description:str='', same_as:str|None=None, uses:tuple=(), **relabel):
     "Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `relabel`: its `RelabelConfig` fields."
     def deco(f): METHODS[name] = Method(name, f, description, relabel, same_as, tuple(uses)); return f
     return deco
 
+# %% ../nbs/12_pipeline.ipynb #18527a13
 def get_method(name:str)->Method:
     "The registered method `name`, or a clear error listing the known ones."
     if name not in METHODS: raise ValueError(f'unknown method {name!r}; known: {", ".join(METHODS)}')
@@ -112,19 +115,25 @@ class StageContext:
             self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {folder} ready ({time.time() - t0:.0f} s)')
         return self._dtl[key]
 
+# %% ../nbs/12_pipeline.ipynb #19b8ae72
 def _n_params(m)->int: return sum(p.numel() for p in m.parameters())
 
+# %% ../nbs/12_pipeline.ipynb #6a27da80
 register_method('erm', 'ERM on all real training images of the seen domains (upper reference)')(None)
 
+# %% ../nbs/12_pipeline.ipynb #e6de15f5
 @register_method('random', 'a random real subset of the seen domains (ipc per class), relabelled by the teacher')
 def _random(ctx): return ctx.real_images(), None, 0
 
+# %% ../nbs/12_pipeline.ipynb #b0b0e8cb
 @register_method('random+dsm', "the same random real images, relabelled through DTL's psi with domain style mixing", uses=DTL_USES)
 def _random_dsm(ctx): psi = ctx.dtl().transfer; return ctx.real_images(), psi, _n_params(psi)
 
+# %% ../nbs/12_pipeline.ipynb #802ac85d
 @register_method('dtl', 'DTL images (Algorithm 1), relabelled without domain style mixing', uses=DTL_USES)
 def _dtl(ctx): return ctx.dtl().images, None, 0
 
+# %% ../nbs/12_pipeline.ipynb #0b51be8f
 @register_method('dtl+dsm', 'DTL images relabelled through psi with domain style mixing (the paper)', uses=DTL_USES)
 def _dtl_dsm(ctx): r = ctx.dtl(); return r.images, r.transfer, _n_params(r.transfer)
 
@@ -135,11 +144,13 @@ ABLATIONS = {'per-style-raw': 'Table 4 row 1: a set per seen domain, un-normaliz
              'no-dsm': "Table 4 row 4: DTL, relabelled through psi into one seen domain's style per view, no mixing",
              'dsm': 'Table 4 row 5: DTL + DSM (the method `dtl+dsm`)'}
 
+# %% ../nbs/12_pipeline.ipynb #b7a199ef
 def ablation_method(name:str)->str:
     "The method name of a Table 4 ablation (`'no-psi'` -> `'dtl/no-psi'`); unknown names list the known ones."
     if name not in ABLATIONS: raise ValueError(f'unknown ablation {name!r}; known: {", ".join(ABLATIONS)}')
     return f'dtl/{name}'
 
+# %% ../nbs/12_pipeline.ipynb #dc9dbfbb
 def _per_domain_sets(ctx, normalized:bool)->torch.Tensor:
     "One DTL set without psi per seen domain (its own style as the target), class-major over all domains."
     sets = [ctx.dtl({d: st}, f'dtl-per-style{"" if normalized else "-raw"}/{d}', transfer=False, normalized=normalized).images
@@ -147,6 +158,7 @@ def _per_domain_sets(ctx, normalized:bool)->torch.Tensor:
     K, ipc = len(ctx.dataset.classes), ctx.config.ipc
     return torch.stack([x.view(K, ipc, *x.shape[1:]) for x in sets], 1).flatten(0, 2) # [K, E, ipc, ...] -> class-major
 
+# %% ../nbs/12_pipeline.ipynb #52aa25e4
 register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, False), None, 0))
 register_method('dtl/per-style', ABLATIONS['per-style'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
 register_method('dtl/no-psi', ABLATIONS['no-psi'], uses=DTL_USES)(lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
@@ -162,6 +174,7 @@ def _cached(stage:Stage, make, log=None)->tuple:
     images, labels = make()
     stage.save({'images': images, 'labels': labels}, {}); return images, labels
 
+# %% ../nbs/12_pipeline.ipynb #fae9d937
 def _domain_teachers(ctx)->dict:
     "One teacher per seen domain (BN trained), trained once per test domain."
     from ddg_nb.baselines import train_domain_teachers
@@ -169,6 +182,7 @@ def _domain_teachers(ctx)->dict:
     return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg, out_dir=ctx.folder.parent.parent/'domain_teachers',
                                                          device=ctx.config.device, progress=False).items()}
 
+# %% ../nbs/12_pipeline.ipynb #aae85133
 def _baseline(name:str, per_domain:bool):
     "The `make(ctx)` of baseline `name` (from `ddg_nb.baselines.RECOVERS`), across or per domain."
     from ddg_nb import baselines
@@ -195,6 +209,7 @@ def _baseline(name:str, per_domain:bool):
         return images, None, 0
     return make
 
+# %% ../nbs/12_pipeline.ipynb #a3bbfd9b
 def _register_baselines():
     from ddg_nb import baselines
     for name in baselines.RECOVERS:
@@ -206,6 +221,7 @@ _register_baselines()
 # %% ../nbs/12_pipeline.ipynb #c2e239a9
 _TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
 
+# %% ../nbs/12_pipeline.ipynb #6a182d35
 def _as(value, base:str):
     "`value` as the type named `base` ('int', 'float', 'bool', 'str', 'list', 'tuple', 'dict'); a ValueError if it is not one."
     if base == 'bool':
@@ -224,6 +240,7 @@ def _as(value, base:str):
     elif base not in ('int', 'float', 'bool', 'str', 'list', 'tuple', 'dict'): return value
     raise ValueError
 
+# %% ../nbs/12_pipeline.ipynb #afa3fb1c
 def _coerce(key:str, # the dotted key, for the message
             value, # as given (YAML and the command line give strings for numbers such as 1e-3)
             anno:str # the field's annotation, e.g. 'int' or 'list | None'
@@ -239,6 +256,7 @@ def _coerce(key:str, # the dotted key, for the message
 # %% ../nbs/12_pipeline.ipynb #d989d7a5
 _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig, 'student': StudentConfig}
 
+# %% ../nbs/12_pipeline.ipynb #136d577b
 # The CPU presets give the pixel-optimizing baselines DTL's image-optimization budget: DTL's 7 batches x 50 steps x
 # (10 images + 3 copies of them) = 14,000 image passes through the teacher = 200 steps for each of the 70 images
 # (SRe2L: 10 batches of one image per class; G-VBSM: one batch of all 70).
@@ -246,6 +264,7 @@ _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig,
 # Tiny-ImageNet (64 px); at 32 px, 2 x 2 patches would be 16 px shapes unlike any test image.
 CPU_BASELINES = {'sre2l': dict(iterations=200), 'gvbsm': dict(iterations=200), 'rded': dict(factor=1)}
 
+# %% ../nbs/12_pipeline.ipynb #57b7c930
 PRESETS = {
     'cpu': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu-pretrained']), student=asdict(STUDENT_PRESETS['cpu-pretrained']),
                 dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
@@ -265,6 +284,7 @@ PRESETS = {
                   relabel=dict(scale=(0.08, 1.))),
 }
 
+# %% ../nbs/12_pipeline.ipynb #0c8717b4
 def _nest(overrides:dict)->dict:
     "Flat dotted keys and nested dicts as one nested dict."
     out = {}
@@ -276,6 +296,7 @@ def _nest(overrides:dict)->dict:
         else: out[k] = v
     return out
 
+# %% ../nbs/12_pipeline.ipynb #6b7c7f1b
 def experiment_config(preset:str='cpu', # one of `PRESETS`
                       **overrides # fields (`ipc=10`), dotted stage fields (`'dtl.iterations'=300`) or stage dicts
                      )->ExperimentConfig:
@@ -300,6 +321,7 @@ def experiment_config(preset:str='cpu', # one of `PRESETS`
     flat = {k: copy.deepcopy(v) for k, v in {**base, **over}.items() if k not in _STAGES} # a config never shares a preset's dicts
     return ExperimentConfig(**flat, **stages)
 
+# %% ../nbs/12_pipeline.ipynb #25047855
 def load_config(path:str|Path, # a .json or .yaml/.yml file of overrides (may name a `preset`)
                 **overrides # applied after the file's
                )->ExperimentConfig:
@@ -315,6 +337,7 @@ def load_config(path:str|Path, # a .json or .yaml/.yml file of overrides (may na
     preset = overrides.pop('preset', d.pop('preset', 'cpu'))
     return experiment_config(preset, **_merge(_nest(d), _nest(overrides)))
 
+# %% ../nbs/12_pipeline.ipynb #e5f80247
 def _merge(a:dict, b:dict)->dict:
     "`b` over `a`, stage dicts merged key by key."
     out = dict(a)
@@ -332,6 +355,7 @@ def _logger(path:Path)->logging.Logger:
         log.setLevel(logging.INFO); log.propagate = False
     return log
 
+# %% ../nbs/12_pipeline.ipynb #7e1ffa69
 @contextlib.contextmanager
 def _logged(log:logging.Logger):
     "Inside the block, the library's log records (a resume) and warnings (a discarded checkpoint, a recomputed artifact) go to `log`."
@@ -345,6 +369,7 @@ def _logged(log:logging.Logger):
         warnings.showwarning, lib.level = show, level
         for h in handlers: lib.removeHandler(h)
 
+# %% ../nbs/12_pipeline.ipynb #d0c13ef0
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     "The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage `folder/style_bank.safetensors`."
     size = teacher.config.image_size
@@ -372,6 +397,7 @@ def _erm_row(ctx:StageContext, cfg:ExperimentConfig)->dict:
     return dict(test_acc=sel['test_acc'], val_acc=sel['val_acc'], selected_step=sel['step'],
                 condensation=dict(images=1., bytes=1.), n_images=n, seconds=dict(train=teacher.metrics.get('train_seconds')))
 
+# %% ../nbs/12_pipeline.ipynb #ca64590a
 def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
     t0 = time.time()
     images, transfer, extra = method.make(ctx)
@@ -384,12 +410,14 @@ def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict,
                 condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
                 seconds=dict(distill=t_make, student=res.train_seconds))
 
+# %% ../nbs/12_pipeline.ipynb #acedb948
 def _setting(d:dict, key:str):
     "The value of a dotted `key` of the configuration dict `d` (`baselines.rded`: `{}` when unset)."
     head, _, rest = key.partition('.')
     if rest: return d[head].get(rest, {})
     return {k: v for k, v in d['dtl'].items() if k != 'ipc'} if head == 'dtl' else d[head] # dtl.ipc is `ipc`, recorded once
 
+# %% ../nbs/12_pipeline.ipynb #a5874b42
 def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int)->dict:
     "A row's identity: what every row depends on, and the settings its method declares (`Method.uses`); nothing else."
     d, m = asdict(cfg), get_method(method)
@@ -416,6 +444,7 @@ def _die_with_parent():
         os._exit(1)
     threading.Thread(target=watch, daemon=True, name='die-with-parent').start()
 
+# %% ../nbs/12_pipeline.ipynb #79796d4d
 def run_experiment(config:ExperimentConfig, # what to run (see `experiment_config`)
                    dataset=None # a `MultiDomainDataset` (default: loaded from `config.dataset` / `config.data_root`)
                   )->list:
@@ -441,11 +470,13 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
                 if seed == cfg.seeds[0]: _figure_inputs(ctx)
     return rows
 
+# %% ../nbs/12_pipeline.ipynb #9f647345
 def _figure_inputs(ctx:StageContext):
     "Remake the DTL run the figures show if its artifact was deleted or damaged while the rows that used it were kept."
     uses_dtl = any(m != 'erm' and set(DTL_USES) <= set(get_method(m).uses) for m in ctx.config.methods)
     if uses_dtl and (ctx.folder/'dtl').is_dir(): ctx.dtl() # loaded when done: cheap
 
+# %% ../nbs/12_pipeline.ipynb #7436d813
 def row_stage(ctx:StageContext, m:str)->Stage:
     "The stage of method `m`'s result row for this (test domain, seed): `row.json`, in a folder per setting."
     want = dict(_row_want(ctx.config, m, ctx.splits.test_domain, ctx.seed), dataset=ctx.dataset.name)
@@ -453,6 +484,7 @@ def row_stage(ctx:StageContext, m:str)->Stage:
     folder = ctx.folder/m.replace('/', '-')/f"{ctx.config.student.model}-{settings_hash([want['config'], inputs])}"
     return Stage('row', folder, want, inputs=inputs, format='json')
 
+# %% ../nbs/12_pipeline.ipynb #21f22ba7
 def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
     cfg, d, seed, stage = ctx.config, ctx.splits.test_domain, ctx.seed, row_stage(ctx, m)
@@ -469,6 +501,7 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     ctx.log.info(f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
     return row
 
+# %% ../nbs/12_pipeline.ipynb #f309b077
 def _worker_init(threads:int):
     "Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log reports every stage)."
     import tqdm.std
@@ -477,11 +510,13 @@ def _worker_init(threads:int):
     def quiet(self, *args, **kwargs): kwargs['disable'] = True; init(self, *args, **kwargs)
     tqdm.std.tqdm.__init__ = quiet
 
+# %% ../nbs/12_pipeline.ipynb #b708a140
 def _run_domain(config:dict, ds)->list:
     "A worker's job: `run_experiment` of a configuration sent as a plain dict (picklable whatever defined the classes)."
     stages = {k: _STAGES[k](**v) for k, v in config.items() if k in _STAGES}
     return run_experiment(ExperimentConfig(**{k: v for k, v in config.items() if k not in _STAGES}, **stages), ds)
 
+# %% ../nbs/12_pipeline.ipynb #c2dc9216
 def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
     "`run_experiment` with the test domains split over `cfg.jobs` processes (each writes its own folders; rows in the usual order)."
     import concurrent.futures, multiprocessing
@@ -497,6 +532,7 @@ def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
     order = list(METHODS)
     return sorted(rows, key=lambda r: (cfg.seeds.index(r['seed']), domains.index(r['test_domain']), order.index(r['method'])))
 
+# %% ../nbs/12_pipeline.ipynb #76d02110
 def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     "Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and method)."
     splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed) # too few images: refused here
@@ -510,6 +546,7 @@ def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     val = {e: ds.subset(e, idx, preload=size) for e, idx in splits.val.items()}
     return splits, teacher, styles, val, ds.subset(d, splits.test, preload=size)
 
+# %% ../nbs/12_pipeline.ipynb #d70c682d
 def _write_results(base:Path):
     "`results.jsonl` (every row.json under `base`, with the configuration that identifies it) and `results.md`, atomically."
     order = list(METHODS)
@@ -522,6 +559,7 @@ def _write_results(base:Path):
         for r in rows: f.write(json.dumps(r) + '\n')
     with atomic_write(base/'results.md', 'w') as f: f.write(results_tables(rows, methods=[m for m in order if any(r['method'] == m for r in rows)]) + '\n')
 
+# %% ../nbs/12_pipeline.ipynb #f275e29b
 def read_results(path:str|Path # a results.jsonl, or a folder searched for them
                 )->list:
     "Result rows from `results.jsonl` file(s)."
@@ -555,6 +593,7 @@ def plot_results(rows:list, # result rows
     fig.tight_layout()
     return fig
 
+# %% ../nbs/12_pipeline.ipynb #582b799b
 def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
                  classes:list|None=None # class names for the transferred-image figure's row labels
                 )->list:

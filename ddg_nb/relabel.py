@@ -59,6 +59,7 @@ def _cutmix_box(size:int, lam:float, u:torch.Tensor)->tuple:
     cx, cy = int(u[0]*size), int(u[1]*size)
     return max(cx - cut//2, 0), max(cy - cut//2, 0), min(cx + cut//2, size), min(cy + cut//2, size)
 
+# %% ../nbs/09_relabel.ipynb #3570d0e4
 def sample_views(n:int, # number of images in the batch
                  size:int, # side of the views (pixels)
                  config:RelabelConfig, # crop, flip, CutMix and DSM settings
@@ -92,6 +93,7 @@ def _paste(x:torch.Tensor, partner:torch.Tensor, box:torch.Tensor)->torch.Tensor
               & (ys[None, :, None] >= b[:, 1, None, None]) & (ys[None, :, None] < b[:, 3, None, None]))  # [N,H,W]
     return torch.where(inside[:, None], x[partner.to(x.device)], x)
 
+# %% ../nbs/09_relabel.ipynb #c5617425
 def make_views(x:torch.Tensor, # distilled images [N,3,H,W], normalized like the teacher's input
                params:ViewParams, # from `sample_views`
                transfer:nn.Module|None=None # psi, for the rows of `params.style` that are not zero
@@ -130,6 +132,7 @@ def soft_labels(teacher:nn.Module, # the teacher (used in eval mode)
     teacher.train(was)
     return p
 
+# %% ../nbs/09_relabel.ipynb #a46fe529
 class Relabeler:
     "Views of a batch of distilled images and the teacher's soft labels on them."
     def __init__(self, teacher:nn.Module, # the squeezed teacher

@@ -152,9 +152,11 @@ def identity(self)->dict:
 @patch_to(Stage, as_prop=True)
 def key(self)->str: return settings_hash(self.identity)
 
+# %% ../nbs/00_stage.ipynb #89844374
 @patch_to(Stage, as_prop=True)
 def path(self)->Path: return Path(self.folder)/f'{self.name}.{self.format}'
 
+# %% ../nbs/00_stage.ipynb #8cd82d84
 @patch_to(Stage, as_prop=True)
 def checkpoint(self)->Checkpoint: return Checkpoint(Path(self.folder)/f'{self.name}_checkpoint.safetensors', self.identity)
 
@@ -176,6 +178,7 @@ def status(self)->tuple:
     "`(done, why)`: is a finished, undamaged artifact of this identity on disk, and a sentence saying so or why not."
     t, _, why = self.read(); return t is not None, why
 
+# %% ../nbs/00_stage.ipynb #2e7656cf
 @patch_to(Stage)
 def load(self, device='cpu')->tuple|None:
     "`(tensors, record)` of the finished artifact of this identity, or None."

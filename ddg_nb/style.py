@@ -34,6 +34,7 @@ class _MeanVar(torch.autograd.Function):
         a = (2/L)*g_var
         return torch.addcmul((g_mu/L - a*mu)[..., None], F, a[..., None])
 
+# %% ../nbs/04_style.ipynb #1413d7db
 def channel_mean_var(F:torch.Tensor # feature maps [N,C,H,W] (or any [N,C,*])
                     )->tuple:
     "Per-image channel mean and biased variance over the spatial positions: `(mu [N,C], var [N,C])`."
@@ -46,8 +47,10 @@ def channel_mean_var(F:torch.Tensor # feature maps [N,C,H,W] (or any [N,C,*])
 # %% ../nbs/04_style.ipynb #6be05f87
 _EPS = 1e-8 # added to a variance before its square root: finite gradients where a channel is constant
 
+# %% ../nbs/04_style.ipynb #b4474333
 def _sqrt(v:torch.Tensor)->torch.Tensor: return (v + _EPS).sqrt()
 
+# %% ../nbs/04_style.ipynb #96efdef8
 def channel_stats(F:torch.Tensor # feature maps [N,C,H,W]
                  )->tuple:
     "Eq. 4: per-image channel mean and standard deviation `(mu [N,C], sigma [N,C])`, with `sigma = sqrt(var + 1e-8)`."
@@ -60,12 +63,14 @@ class Style(NamedTuple):
     m:torch.Tensor
     s:torch.Tensor
 
+# %% ../nbs/04_style.ipynb #51863f9f
 def style_from_stats(mu:torch.Tensor, # per-image channel means [...,N,C]
                      var:torch.Tensor # per-image channel variances [...,N,C]
                     )->Style:
     "Eq. 5 from per-image statistics: `Style(m = mean_i mu_i, s = sqrt(mean_i var_i))`, reduced over the image dim -2."
     return Style(mu.mean(-2), _sqrt(var.mean(-2)))
 
+# %% ../nbs/04_style.ipynb #21cd252f
 def set_style(F:torch.Tensor # feature maps of a set of images [N,C,H,W]
              )->Style:
     "Eq. 5: the style `(m [C], s [C])` of the set of images whose features are `F`."
@@ -96,11 +101,13 @@ def __enter__(self:StyleRecorder):
     self.handles += [l.register_forward_pre_hook(partial(self._record, i)) for i, l in enumerate(self.layers)]
     return self
 
+# %% ../nbs/04_style.ipynb #5c54a7b7
 @patch
 def __exit__(self:StyleRecorder, *exc):
     for h in self.handles: h.remove()
     self.handles = []
 
+# %% ../nbs/04_style.ipynb #bca40b7d
 @patch
 def _record(self:StyleRecorder, i:int, module, args):
     "Forward pre-hook of BN layer `i`: the per-image statistics of its input."
@@ -117,6 +124,7 @@ def stats(self:StyleRecorder)->list:
     if missing: raise RuntimeError(f'no record for BN layer(s) {missing}: run a forward of the model inside `with StyleRecorder(model)`')
     return list(zip(self.mu, self.var))
 
+# %% ../nbs/04_style.ipynb #869ea264
 @patch
 def styles(self:StyleRecorder, index=None # None: the whole batch; a slice or an index tensor: those images
           )->list:
@@ -140,6 +148,7 @@ def _batches(data, batch_size:int):
     if isinstance(data, torch.utils.data.Dataset): return torch.utils.data.DataLoader(data, batch_size=batch_size)
     return data
 
+# %% ../nbs/04_style.ipynb #1726f16b
 @torch.no_grad()
 def _domain_style(model:nn.Module, rec:StyleRecorder, batches, device, desc:str, progress:bool)->list:
     "`[Style per layer]` over every image of `batches`, from exact float64 sums of per-image statistics."
@@ -188,12 +197,14 @@ def style_tensors(styles:dict # {domain: [Style per layer]}
     t = {f'{d}/{l}/{k}': getattr(st, k).detach().float().cpu().contiguous() for d, v in styles.items() for l, st in enumerate(v) for k in 'ms'}
     return t, dict(domains=list(styles), n_layers=n_layers.pop())
 
+# %% ../nbs/04_style.ipynb #eb244ef0
 def styles_from_tensors(t:dict, # tensors from `style_tensors`
                         domains:list, n_layers:int # its meta
                        )->dict:
     "The style bank `{domain: [Style per layer]}` back from `style_tensors`."
     return {d: [Style(t[f'{d}/{l}/m'], t[f'{d}/{l}/s']) for l in range(n_layers)] for d in domains}
 
+# %% ../nbs/04_style.ipynb #9f1e78fe
 def save_styles(styles:dict, # {domain: [Style per layer]}
                 path:str|Path):
     "Save a style bank as safetensors (domain order and layer count in the metadata), atomically."
@@ -202,6 +213,7 @@ def save_styles(styles:dict, # {domain: [Style per layer]}
     data = save(t, metadata={'domains': json.dumps(meta['domains']), 'n_layers': str(meta['n_layers'])})
     with atomic_write(path, 'wb') as f: f.write(data)
 
+# %% ../nbs/04_style.ipynb #f9d1f086
 def load_styles(path:str|Path, # a file written by `save_styles`
                 device:str|torch.device='cpu')->dict:
     "Load a style bank saved by `save_styles`: `{domain: [Style per layer]}` in the saved domain order."

@@ -18,11 +18,12 @@ __all__ = ['CLASSES', 'DOMAINS', 'draw_styleshape', 'make_styleshapes', 'load_da
 CLASSES = ('circle', 'crescent', 'cross', 'heart', 'square', 'star', 'triangle')
 DOMAINS = ('art_painting', 'cartoon', 'photo', 'sketch')
 
-
+# %% ../nbs/02_styleshapes.ipynb #56fa1168
 def _arc(cx, cy, r, a0, a1, n):
     t = np.linspace(a0, a1, n)
     return np.stack([cx + r*np.cos(t), cy + r*np.sin(t)], 1)
 
+# %% ../nbs/02_styleshapes.ipynb #674c0f3e
 def _crescent():
     d, r2 = 0.55, 0.85
     xi = (1 - r2**2 + d**2)/(2*d); yi = np.sqrt(1 - xi**2)
@@ -30,16 +31,19 @@ def _crescent():
     pts = np.concatenate([_arc(0, 0, 1, t0, 2*np.pi - t0, 48), _arc(d, 0, r2, 2*np.pi - p0, p0, 40)])
     return pts - [(xi - 1)/2, 0]
 
+# %% ../nbs/02_styleshapes.ipynb #9753da4d
 def _heart():
     t = np.linspace(0, 2*np.pi, 80, endpoint=False)
     p = np.stack([16*np.sin(t)**3, -(13*np.cos(t) - 5*np.cos(2*t) - 2*np.cos(3*t) - np.cos(4*t))], 1)/16
     return p - (p.max(0) + p.min(0))/2
 
+# %% ../nbs/02_styleshapes.ipynb #7f041f6a
 def _star():
     t = np.arange(10)*np.pi/5 - np.pi/2
     r = np.where(np.arange(10) % 2 == 0, 1.1, 0.45)
     return np.stack([r*np.cos(t), r*np.sin(t)], 1)
 
+# %% ../nbs/02_styleshapes.ipynb #a1de4408
 _SHAPES = {
     'circle':   lambda: _arc(0, 0, 0.95, 0, 2*np.pi, 65)[:-1],
     'crescent': _crescent,
@@ -51,6 +55,7 @@ _SHAPES = {
     'triangle': lambda: _arc(0, 0.15, 1.15, -np.pi/2, 1.5*np.pi, 4)[:-1],
 }
 
+# %% ../nbs/02_styleshapes.ipynb #fb7dce0b
 def _pose(unit, rng, C):
     "Random pose in canvas px: returns polygon and radius."
     r = C*rng.uniform(0.27, 0.40)
@@ -65,24 +70,31 @@ def _mask(pts, C):
     im = Image.new('L', (C, C), 0); ImageDraw.Draw(im).polygon(pts.ravel().tolist(), fill=255)
     return im
 
+# %% ../nbs/02_styleshapes.ipynb #5719581b
 def _f(im): return np.asarray(im, dtype=np.float32)/255
 
+# %% ../nbs/02_styleshapes.ipynb #8fde30a6
 def _blur(im, r): return im.filter(ImageFilter.GaussianBlur(r))
 
+# %% ../nbs/02_styleshapes.ipynb #a4382d9d
 def _noise(rng, C, cells):
     "Smooth noise in [0,1] with about `cells` blobs across."
     return _f(Image.fromarray((rng.random((cells, cells))*255).astype(np.uint8)).resize((C, C), Image.BICUBIC))
 
+# %% ../nbs/02_styleshapes.ipynb #9a46641f
 def _hsv(h, s, v): return np.array(colorsys.hsv_to_rgb(h % 1, np.clip(s, 0, 1), np.clip(v, 0, 1)), dtype=np.float32)
 
+# %% ../nbs/02_styleshapes.ipynb #baa5c29a
 def _rgb(c): return tuple(int(round(float(x)*255)) for x in np.clip(c, 0, 1))
 
+# %% ../nbs/02_styleshapes.ipynb #e9649978
 def _wobble(pts, rng, amp, n=6):
     "Perturb a closed contour with smooth noise (hand-drawn look)."
     k = len(pts); t = np.linspace(0, 2*np.pi, k, endpoint=False)
     off = sum(rng.normal(0, amp/np.sqrt(n), (2, 1))*np.cos(j*t + rng.uniform(0, 2*np.pi)) for j in range(1, n+1))
     return pts + off.T
 
+# %% ../nbs/02_styleshapes.ipynb #52b35358
 def _densify(pts, step):
     "Resample a closed polygon so consecutive points are about `step` px apart."
     q = np.concatenate([pts, pts[:1]])
@@ -90,6 +102,7 @@ def _densify(pts, step):
     u = np.arange(0, s[-1], step)
     return np.stack([np.interp(u, s, q[:, 0]), np.interp(u, s, q[:, 1])], 1)
 
+# %% ../nbs/02_styleshapes.ipynb #f4e5dbea
 def _strokes(d, rng, n, lo, hi, ang, length, width, colors, bend=0.3):
     "Draw `n` short bent strokes: centres uniform in [lo,hi], angle `ang`+noise; colours picked from `colors` [m,3] with jitter."
     c = rng.uniform(lo, hi, (n, 2)); a = ang + rng.normal(0, .5, n)
@@ -135,6 +148,7 @@ def _photo(pts, r, rng, C):
     obj = base*(0.2 + 0.9*diff*surf)[..., None] + rng.uniform(.2, .6)*spec[..., None]
     return bg*(1 - m) + obj*m
 
+# %% ../nbs/02_styleshapes.ipynb #51526043
 _PALETTES = [  # painterly palettes: background tones, object tones
     [(.55, .42, .25), (.72, .58, .33), (.35, .27, .18), (.80, .70, .50)],   # ochre/umber
     [(.20, .30, .45), (.35, .45, .60), (.55, .60, .70), (.15, .20, .30)],   # blue dusk
@@ -143,8 +157,10 @@ _PALETTES = [  # painterly palettes: background tones, object tones
     [(.60, .55, .62), (.45, .38, .50), (.75, .70, .72), (.30, .25, .35)],   # mauve
 ]
 
+# %% ../nbs/02_styleshapes.ipynb #a3d5897e
 def _lum(c): return float(np.asarray(c) @ [.299, .587, .114])
 
+# %% ../nbs/02_styleshapes.ipynb #8fae06f6
 def _art(pts, r, rng, C):
     i, j = rng.choice(len(_PALETTES), 2, replace=False)
     P, Q = np.array(_PALETTES[i]), np.array(_PALETTES[j])
@@ -165,6 +181,7 @@ def _art(pts, r, rng, C):
         out = out*(1 - .7*e)
     return out*(1 + 0.06*(_noise(rng, C, C//2) - .5))[..., None]
 
+# %% ../nbs/02_styleshapes.ipynb #99ad9b8c
 def _cloud(c, rr, rng):
     "A cartoon cloud/bush: the outline of 4-6 overlapping circles."
     k = rng.integers(4, 7); t = np.linspace(0, 2*np.pi, 200)
@@ -176,6 +193,7 @@ def _cloud(c, rr, rng):
     rho = np.where(disc > 0, b + np.sqrt(np.maximum(disc, 0)), 0).max(1)
     return c + d*rho[:, None]
 
+# %% ../nbs/02_styleshapes.ipynb #ebc3e2ae
 def _cartoon(pts, r, rng, C):
     bgc = _hsv(rng.random(), rng.uniform(.15, .6), rng.uniform(.8, 1))
     im = Image.new('RGB', (C, C), _rgb(bgc)); d = ImageDraw.Draw(im)
@@ -227,6 +245,7 @@ def _cartoon(pts, r, rng, C):
             pu = q + rng.normal(0, e*.25, 2); d.ellipse([pu[0] - e*.45, pu[1] - e*.45, pu[0] + e*.45, pu[1] + e*.45], fill=ink)
     return _f(im)
 
+# %% ../nbs/02_styleshapes.ipynb #1d56f90d
 def _sketch(pts, r, rng, C):
     paper = rng.uniform(.92, 1.0)
     im = Image.new('L', (C, C), 0); d = ImageDraw.Draw(im)  # pencil darkness
@@ -249,6 +268,7 @@ def _sketch(pts, r, rng, C):
     g = paper*(1 - _f(im)*rng.uniform(.6, .9)) + 0.03*(_noise(rng, C, C//2) - .5)
     return np.repeat(g[..., None], 3, -1)
 
+# %% ../nbs/02_styleshapes.ipynb #3da86d63
 _STYLES = {'art_painting': _art, 'cartoon': _cartoon, 'photo': _photo, 'sketch': _sketch}
 
 # %% ../nbs/02_styleshapes.ipynb #2bf5d69e
@@ -274,6 +294,7 @@ def _draw_class(job:tuple)->None:
         im = draw_styleshape(DOMAINS[d], CLASSES[k], np.random.default_rng([seed, d, k, i]), size=size)
         Image.fromarray(im).save(folder/f'{i:05d}.png')
 
+# %% ../nbs/02_styleshapes.ipynb #75d8b80a
 def _check_names(names, known, what):
     bad = [n for n in names if n not in known]
     if bad: raise ValueError(f'unknown StyleShapes {what} {bad}; known: {list(known)}')
@@ -284,6 +305,7 @@ def _generated(out:Path, params:dict)->set:
     return {out/'done.json'} | {out/d/c/f'{i:05d}.png' for d in params['domains'] for c in params['classes']
                                 for i in range(params['n_per_class'])}
 
+# %% ../nbs/02_styleshapes.ipynb #ae8d05b3
 def _remove_generated(out:Path):
     "Remove a StyleShapes folder `make_styleshapes` made; refuse, deleting nothing, if it holds anything else."
     try: ours = _generated(out, load_json(out/'done.json'))

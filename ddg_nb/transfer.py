@@ -62,6 +62,7 @@ def _normalize(self:ConditionalInstanceNorm2d, x:torch.Tensor, # `[N,C,H,W]`
     else: g, b = self.gamma[style][..., None, None], self.beta[style][..., None, None]
     return y * g + b
 
+# %% ../nbs/06_transfer.ipynb #51e2fdc1
 @patch
 def forward(self:ConditionalInstanceNorm2d, x:torch.Tensor, # images or features `[N,C,H,W]`
             style # domain index (int), LongTensor `[N]` of indices, or mixing weights `[N, n_domains]`
@@ -84,6 +85,7 @@ class _ConvCIN(nn.Module):
         x = self.norm._normalize(self.conv(x), style)
         return F.relu(x) if self.relu else x
 
+# %% ../nbs/06_transfer.ipynb #77fc676a
 class _ResidualCIN(nn.Module):
     "Dumoulin's residual block: `x + CIN(conv(ReLU(CIN(conv(x)))))`."
     def __init__(self, n_domains:int, channels:int, eps:float=1e-5):
@@ -133,11 +135,13 @@ def cin_layers(self:TransferNet)->list:
     "The network's `ConditionalInstanceNorm2d` layers, in forward order."
     return [m for m in self.modules() if isinstance(m, ConditionalInstanceNorm2d)]
 
+# %% ../nbs/06_transfer.ipynb #b2f4b5e9
 @patch
 def theta_parameters(self:TransferNet)->list:
     "The domain-style parameters: every CIN's `gamma` and `beta` (`[E, C]` each)."
     return [p for m in self.cin_layers() for p in (m.gamma, m.beta)]
 
+# %% ../nbs/06_transfer.ipynb #6507b8a3
 @patch
 def conv_parameters(self:TransferNet)->list:
     "The parameters shared by all domains: every convolution's weights (and the last conv's bias)."
@@ -150,6 +154,7 @@ def thetas(self:TransferNet)->torch.Tensor:
     "A detached copy of the domain styles as one `[E, P]` matrix (per CIN layer: gamma row, then beta row)."
     return torch.cat([p.detach() for p in self.theta_parameters()], 1).clone()
 
+# %% ../nbs/06_transfer.ipynb #5622f2c7
 @patch
 def set_thetas(self:TransferNet, thetas:torch.Tensor # `[E, P]` as returned by `thetas()`
               ):

@@ -27,6 +27,7 @@ def _hwc(result:DTLResult, x:torch.Tensor # one image `[3,H,W]` in the teacher's
     "The image as an `[H,W,3]` float array in [0, 1]."
     return to_pixels(x[None].detach().float().cpu(), result.mean, result.std)[0].permute(1, 2, 0).numpy()
 
+# %% ../nbs/13_widgets.ipynb #b51c00fa
 def _png(a:np.ndarray, # `[H,W,3]` in [0, 1]
          size:int|None=None # enlarge (nearest neighbour) to this side; None: as it is
         )->bytes:
@@ -36,8 +37,10 @@ def _png(a:np.ndarray, # `[H,W,3]` in [0, 1]
     buf = io.BytesIO(); im.save(buf, format='PNG', optimize=True)
     return buf.getvalue()
 
+# %% ../nbs/13_widgets.ipynb #de4219e4
 def _data_uri(png:bytes)->str: return 'data:image/png;base64,' + base64.b64encode(png).decode('ascii')
 
+# %% ../nbs/13_widgets.ipynb #d1139b0d
 def _fig_png(fig:Figure, dpi:int=80)->bytes:
     "A matplotlib figure rendered to PNG bytes."
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi)
@@ -53,6 +56,7 @@ def _domain_index(result:DTLResult, d:int|str)->int:
         raise ValueError(f'domain index {d} out of range: the result has {len(result.domains)} seen domains {result.domains}')
     return int(d)
 
+# %% ../nbs/13_widgets.ipynb #419d0f5e
 def _class_names(result:DTLResult, classes:list|None)->list:
     "The K class names (`'class k'` when not given)."
     K = int(result.labels.max()) + 1
@@ -60,10 +64,12 @@ def _class_names(result:DTLResult, classes:list|None)->list:
     if len(classes) != K: raise ValueError(f'classes has {len(classes)} names but the result has {K} classes')
     return [str(c) for c in classes]
 
+# %% ../nbs/13_widgets.ipynb #dd97542f
 def _class_images(result:DTLResult, k:int)->list:
     "Positions in S of the images of class `k`."
     return (result.labels == k).nonzero().flatten().tolist()
 
+# %% ../nbs/13_widgets.ipynb #6000de40
 @torch.no_grad()
 def _psi(result:DTLResult, x:torch.Tensor, # images `[N,3,H,W]` (any device)
          style # domain index, indices `[N]` or mixing weights `[N,E]`
@@ -138,6 +144,7 @@ def _history(history, domains:list|None=None)->tuple:
     if domains is None: domains = history.domains if isinstance(history, DTLResult) else [f'domain {e}' for e in range(len(h['per_style_layers'][0]))]
     return h, list(domains)
 
+# %% ../nbs/13_widgets.ipynb #a3f228ec
 def style_curves(history, # a `DTLResult` or its `history`
                  kind:str='per_style', # 'avg_style' (eq. 8) or 'per_style' (eq. 9)
                  layers=None, # a layer index, a list of them, or None for all
@@ -192,6 +199,7 @@ def layer_matrix(history, # a `DTLResult` or its `history`
             a = a[:, e]
     return a.T
 
+# %% ../nbs/13_widgets.ipynb #804eac62
 def plot_layer_heatmap(history, # a `DTLResult` or its `history`
                        kind:str='per_style', # 'avg_style' or 'per_style'
                        domain=None, # for 'per_style': one domain (name or index); None sums the domains
@@ -222,6 +230,7 @@ class _WidgetsMissing:
     def __new__(cls, *args, **kwargs):
         raise ImportError(f'{cls.__name__} is an ipywidgets widget and ipywidgets is not installed: pip install "ddg_nb[widgets]" (Jupyter and Colab have it)')
 
+# %% ../nbs/13_widgets.ipynb #415158c4
 _VBox = widgets.VBox if widgets is not None else _WidgetsMissing
 
 # %% ../nbs/13_widgets.ipynb #3d5b9f71
@@ -280,6 +289,7 @@ class LossCurves(_VBox):
         for w in (self.kind, self.layer, self.log_scale, self.ce): w.observe(self.update, 'value')
         self.update()
 
+# %% ../nbs/13_widgets.ipynb #d59a29f1
 @patch
 def update(self:LossCurves, *_):
     "Redraw the curves for the current controls."
@@ -306,6 +316,7 @@ _SCRUBBER_CSS = """#{p}-scrubber {{font-family: system-ui, sans-serif; font-size
 #{p}-scrubber img {{width: {size}px; height: {size}px; image-rendering: pixelated; border: 1px solid #ccc}}
 #{p}-scrubber figcaption {{font-size: 12px}}"""
 
+# %% ../nbs/13_widgets.ipynb #b008c969
 _SCRUBBER_JS = """(function () {
   var P = %s, D = JSON.parse(document.getElementById(P + '-data').textContent);
   function el(id) { return document.getElementById(P + '-' + id); }
@@ -322,6 +333,7 @@ _SCRUBBER_JS = """(function () {
   show();
 })();"""
 
+# %% ../nbs/13_widgets.ipynb #5925914d
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 # %% ../nbs/13_widgets.ipynb #5f0f4653

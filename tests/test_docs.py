@@ -23,3 +23,17 @@ def test_docs_site(tmp_path):
     if os.environ.get('CI'): assert rec['katex'], 'KaTeX not found: apt-get install libjs-katex'
     rep = check_docs.check_site(tmp_path/'site', tmp_path/'shots', min_scrubbers=2)
     assert not rep['failures'], '\n'.join(rep['failures'])
+
+def test_quarto_points_at_existing_files():
+    "`_quarto.yml` names only files that exist (stylesheets, metadata files, resources)."
+    import yaml
+    q = yaml.safe_load((ROOT/'_quarto.yml').read_text())
+    named = []
+    def walk(v, key=''):
+        if isinstance(v, dict): [walk(x, k) for k, x in v.items()]
+        elif isinstance(v, list): [walk(x, key) for x in v]
+        elif key in ('css', 'metadata-files', 'resources', 'include-in-header', 'logo', 'favicon'): named.append(v)
+    walk(q)
+    missing = [f for f in named if not (ROOT/f).exists()]
+    assert not missing, f'_quarto.yml names missing files: {missing}'
+    assert q['project']['type'] == 'website'
