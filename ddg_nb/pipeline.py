@@ -600,7 +600,7 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
     "Write `figures/accuracy.png` and, per test domain, the DTL grids and loss curves of its first seed; returns the paths."
     import matplotlib; import matplotlib.pyplot as plt
     from ddg_nb.dtl import load_dtl, save_grid, to_pixels
-    from ddg_nb.widgets import plot_transferred
+    from ddg_nb.plots import plot_transferred
     base = Path(config.out)/dataset_name; figs = base/'figures'; figs.mkdir(parents=True, exist_ok=True)
     out = []
     fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight'); plt.close(fig); out.append(figs/'accuracy.png')

@@ -1,6 +1,6 @@
 """Check the live `ddg_nb.widgets.TransferExplorer` in a real browser: `python tools/check_widget_browser.py --shots DIR`.
 
-Trains a tiny DTL run (the StyleShapes setup of nbs/13_widgets.ipynb, a few seconds on one core), saves it with
+Trains a tiny DTL run (the StyleShapes setup of nbs/14_widgets.ipynb, a few seconds on one core), saves it with
 `save_dtl`, writes a one-cell notebook `TransferExplorer(load_dtl(PATH))`, serves it with Voilà on 127.0.0.1 (a free
 port, no token, no browser; a real ipykernel runs the cell) and opens it in headless Chromium through playwright, using
 the system's Chromium (Debian: `apt-get install chromium`; playwright's own browser download is not used). Then it
@@ -30,7 +30,7 @@ ALLOWED_EXTERNAL = ('https://cdn.jsdelivr.net/npm/@fortawesome/fontawesome-free@
 LAB_EXTENSIONS = ('@voila-dashboards/widgets-manager8', '@jupyter-widgets/jupyterlab-manager')
 
 def build_result(out_dir:Path, iterations:int=30)->Path:
-    "Train the tiny DTL run of nbs/13_widgets.ipynb (StyleShapes, small_cnn teacher, ipc 2) and `save_dtl` it to `out_dir`."
+    "Train the tiny DTL run of nbs/14_widgets.ipynb (StyleShapes, small_cnn teacher, ipc 2) and `save_dtl` it to `out_dir`."
     import numpy as np, torch, torch.nn.functional as F
     from ddg_nb.styleshapes import draw_styleshape, DOMAINS
     from ddg_nb.models import create_model, model_mean_std
