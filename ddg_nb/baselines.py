@@ -60,7 +60,8 @@ def _check_bs(batch_size:int):
 def class_first_batches(n_classes:int, ipc:int, batch_size:int)->list:
     "SRe2L's order: for each image index i < ipc, the i-th image of every class, in chunks of at most `batch_size` classes."
     _check_bs(batch_size)
-    return [torch.arange(k, min(k + batch_size, n_classes))*ipc + i for i in range(ipc) for k in range(0, n_classes, batch_size)]
+    return [torch.arange(k, min(k + batch_size, n_classes))*ipc + i for i in range(ipc) for k in range(0, n_classes,
+                                                                                                       batch_size)]
 
 # %% ../nbs/11_baselines.ipynb #962a88ed
 def instance_first_batches(n_classes:int, ipc:int, batch_size:int)->list:
@@ -100,7 +101,8 @@ def _optimize_images(n_classes:int, ipc:int, image_size:int, batches:list, step_
                      jitter:int, flip:bool, crop_scale, mean, std, seed:int, device, progress:bool, desc:str,
                      history:list|None, log_every:int)->tuple:
     "Optimize Gaussian-noise images batch by batch: `(images [K*ipc,3,s,s] on the CPU, labels [K*ipc])`."
-    if iterations < 1 or lr <= 0 or ipc < 1 or n_classes < 1: raise ValueError(f'{desc}: need iterations >= 1, lr > 0, ipc >= 1, n_classes >= 1')
+    if iterations < 1 or lr <= 0 or ipc < 1 or n_classes < 1: raise ValueError(
+        f'{desc}: need iterations >= 1, lr > 0, ipc >= 1, n_classes >= 1')
     g = torch.Generator().manual_seed(seed)
     images = torch.randn(n_classes*ipc, 3, image_size, image_size, generator=g)
     labels = torch.arange(n_classes).repeat_interleave(ipc)
@@ -117,7 +119,8 @@ def _optimize_images(n_classes:int, ipc:int, image_size:int, batches:list, step_
                 with torch.no_grad(): x.copy_(torch.maximum(torch.minimum(x, hi), lo))
                 if history is not None and (it % log_every == 0 or it == iterations - 1):
                     history.append(dict(batch=b, step=it, loss=loss.item(), **{k: float(v) for k, v in terms.items()}))
-            if not torch.isfinite(loss): raise FloatingPointError(f'{desc}: the loss became {loss.item()} in batch {b}; lower lr')
+            if not torch.isfinite(loss): raise FloatingPointError(
+                f'{desc}: the loss became {loss.item()} in batch {b}; lower lr')
             images[idx] = x.detach().cpu()
             bar.update(iterations)
     finally: bar.close()
@@ -162,8 +165,10 @@ def sre2l_recover(teacher:nn.Module, # the squeezed teacher; used frozen, in eva
             logits = teacher(x)
             ce, bn = F.cross_entropy(logits, y), bn_statistic_loss(bns, rec.stats, first_bn_multiplier)
             return ce + r_bn*bn, dict(ce=ce.detach(), bn=bn.detach())
-        return _optimize_images(n_classes, ipc, image_size, class_first_batches(n_classes, ipc, batch_size), step, iterations, lr,
-                                jitter, flip, crop_scale, *model_mean_std(teacher), seed, device, progress, 'SRe2L', history, log_every)
+        return _optimize_images(n_classes, ipc, image_size, class_first_batches(n_classes, ipc, batch_size), step,
+                                iterations, lr,
+                                jitter, flip, crop_scale, *model_mean_std(teacher), seed, device, progress, 'SRe2L',
+                                history, log_every)
 
 # %% ../nbs/11_baselines.ipynb #b861d016
 @torch.no_grad()
@@ -217,15 +222,18 @@ def rded_select(teacher:nn.Module, # the observer (the squeezed teacher)
                )->tuple:
     "RDED: `(images [K*ipc,3,H,W], labels)`, each image `f x f` of the teacher's most confident real crops of its class."
     H = images.shape[-1]
-    if images.ndim != 4 or images.shape[-2] != H: raise ValueError(f'rded_select needs square images [N,3,H,W], got {list(images.shape)}')
+    if images.ndim != 4 or images.shape[-2] != H: raise ValueError(
+        f'rded_select needs square images [N,3,H,W], got {list(images.shape)}')
     if H % factor: raise ValueError(f'image size {H} is not divisible by factor={factor}')
     K, n_sel, s = n_classes or int(labels.max()) + 1, ipc*factor**2, H//factor
     g = torch.Generator().manual_seed(seed)
     out = []
     for k in range(K):
         x = images[labels == k]
-        if max_per_class is not None and len(x) > max_per_class: x = x[torch.randperm(len(x), generator=g)[:max_per_class]]
-        if len(x) < n_sel: raise ValueError(f'class {k} has {len(x)} real images; RDED needs at least ipc*factor^2 = {n_sel}')
+        if max_per_class is not None and len(x) > max_per_class: x = x[torch.randperm(len(x), generator=g)[
+            :max_per_class]]
+        if len(x) < n_sel: raise ValueError(
+            f'class {k} has {len(x)} real images; RDED needs at least ipc*factor^2 = {n_sel}')
         crops = _rded_crops(x, n_crops, s if pad_to_score else H, scale, g)  # [n, m, 3, c, c]
         view = crops.flatten(0, 1)
         view = _pad_to(view, H) if pad_to_score else view
@@ -233,7 +241,8 @@ def rded_select(teacher:nn.Module, # the observer (the squeezed teacher)
         best, j = score.max(1)                       # each real image keeps its best crop
         top = best.argsort(descending=True)[:n_sel]  # the class keeps its n_sel best images
         patches = crops[top, j[top]]
-        if not pad_to_score: patches = F.interpolate(patches, size=(s, s), mode='bilinear', align_corners=False, antialias=True)
+        if not pad_to_score: patches = F.interpolate(patches, size=(s, s), mode='bilinear', align_corners=False,
+                                                     antialias=True)
         out.append(concat_patches(patches.view(factor**2, ipc, 3, s, s).transpose(0, 1)))
     return torch.cat(out), torch.arange(K).repeat_interleave(ipc)
 
@@ -249,7 +258,8 @@ def _patch_view(x:torch.Tensor, # [N,C,H,W]
     H, W = x.shape[-2:]
     h, w = -(-H//patch)*patch, -(-W//patch)*patch
     if (h, w) != (H, W): x = F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False)
-    return x.unflatten(2, (h//patch, patch)).unflatten(4, (w//patch, patch)).permute(2, 4, 0, 1, 3, 5).flatten(0, 1).flatten(1)
+    x = x.unflatten(2, (h//patch, patch)).unflatten(4, (w//patch, patch)) # [N,C,h/p,p,w/p,p]
+    return x.permute(2, 4, 0, 1, 3, 5).flatten(0, 1).flatten(1)
 
 # %% ../nbs/11_baselines.ipynb #7dd30962
 def conv_batch_stats(x:torch.Tensor, # [N,C,H,W] a feature map of a batch
@@ -273,7 +283,8 @@ class ConvStatRecorder:
         self.stats[i] = conv_batch_stats(args[0] if self.site == 'input' else output, self.patch)
     def __enter__(self):
         self.stats = [None]*len(self.layers)
-        self.handles = [l.register_forward_hook(lambda m, a, o, i=i: self._hook(i, m, a, o)) for i, l in enumerate(self.layers)]
+        self.handles = [l.register_forward_hook(lambda m, a, o, i=i: self._hook(i, m, a, o))
+                        for i, l in enumerate(self.layers)]
         return self
     def __exit__(self, *exc):
         for h in self.handles: h.remove()
@@ -357,7 +368,8 @@ def gvbsm_statistic_loss(model:nn.Module, # one backbone
         elif isinstance(mod, nn.Conv2d):
             cur, tgt = next(convs)
             if drop_rate and (rng or random).random() < drop_rate: terms.append(cur[0].new_zeros(()))
-            else: terms.append(sum(torch.linalg.vector_norm(t.to(c.device) - _st_ema(state, ('conv', i, k), c, momentum))
+            else: terms.append(sum(torch.linalg.vector_norm(t.to(c.device) - _st_ema(state, (
+                'conv', i, k), c, momentum))
                                    for k, (c, t) in enumerate(zip(cur, tgt))))
         else: continue
         i += 1
@@ -412,28 +424,36 @@ def gvbsm_recover(teachers:list, # the squeeze backbones (one model or a list); 
     teachers = list(teachers) if isinstance(teachers, (list, tuple)) else [teachers]
     if not teachers: raise ValueError('gvbsm_recover needs at least one backbone')
     norms = {model_mean_std(t) for t in teachers}
-    if len(norms) > 1: raise ValueError(f'the backbones expect different input normalizations {sorted(norms)}; G-VBSM optimizes one image for all')
+    if len(norms) > 1: raise ValueError(
+        f'the backbones expect different input normalizations {sorted(norms)}; G-VBSM optimizes one image for all')
     device = _device(teachers[0], device)
     if conv_targets is None:
-        if real is None: raise ValueError('gvbsm_recover needs real images (real=...) or precomputed conv_targets for the convolution statistics')
+        if real is None: raise ValueError(
+            'gvbsm_recover needs real images (real=...) or precomputed conv_targets for the convolution statistics')
         data = real[0] if isinstance(real, (list, tuple)) and len(real) == 2 and torch.is_tensor(real[0]) else real
-        if torch.is_tensor(data) and data.shape[-1] != image_size: raise ValueError(f'real images are {data.shape[-1]} px, the synthetic ones {image_size} px')
+        if torch.is_tensor(data) and data.shape[-1] != image_size: raise ValueError(
+            f'real images are {data.shape[-1]} px, the synthetic ones {image_size} px')
         conv_targets = [conv_statistics(t, data, site, patch, device=device) for t in teachers]
-    if len(conv_targets) != len(teachers): raise ValueError(f'{len(conv_targets)} conv_targets for {len(teachers)} backbones')
+    if len(conv_targets) != len(teachers): raise ValueError(
+        f'{len(conv_targets)} conv_targets for {len(teachers)} backbones')
     rng, state = random.Random(seed), {}
     with _frozen(*teachers), contextlib.ExitStack() as stack:
-        recs = [(stack.enter_context(StyleRecorder(t)), stack.enter_context(ConvStatRecorder(t, site, patch))) for t in teachers]
+        recs = [(stack.enter_context(StyleRecorder(t)), stack.enter_context(ConvStatRecorder(t, site, patch)))
+                for t in teachers]
         def step(x, y, b, it):
             if it == 0: state.clear()
             j = (b*iterations + it) % len(teachers)  # GBM: the backbones in turn
             logits = teachers[j](x)
             ce = F.cross_entropy(logits, y)
-            stat = gvbsm_statistic_loss(teachers[j], recs[j][0].stats, recs[j][1].stats, conv_targets[j], first_multiplier,
+            stat = gvbsm_statistic_loss(teachers[j], recs[j][0].stats, recs[j][1].stats, conv_targets[j],
+                                        first_multiplier,
                                         momentum, state.setdefault(j, {}), drop_rate, rng)
             dd = gvbsm_densification(x, y, tau, dd_pool, dd_normalize) if dd_weight else ce.new_zeros(())
             return ce + r_loss*stat + dd_weight*dd, dict(ce=ce.detach(), stat=stat.detach(), dd=dd.detach(), backbone=j)
-        return _optimize_images(n_classes, ipc, image_size, instance_first_batches(n_classes, ipc, batch_size), step, iterations, lr,
-                                jitter, flip, crop_scale, *norms.pop(), seed, device, progress, 'G-VBSM', history, log_every)
+        return _optimize_images(n_classes, ipc, image_size, instance_first_batches(n_classes, ipc, batch_size), step,
+                                iterations, lr,
+                                jitter, flip, crop_scale, *norms.pop(), seed, device, progress, 'G-VBSM', history,
+                                log_every)
 
 # %% ../nbs/11_baselines.ipynb #b77d4b3c
 def _one(teacher, name:str)->nn.Module:
@@ -458,7 +478,8 @@ def _sre2l_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, **
 def _rded_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, progress:bool=False, **hparams)->tuple:
     "RDED (Sun et al. 2024): the observer's most confident real crops, f x f stitched per image."
     images, labels = _real(real, 'rded')
-    if images.shape[-1] != image_size: raise ValueError(f'rded: real images are {images.shape[-1]} px, image_size is {image_size}')
+    if images.shape[-1] != image_size: raise ValueError(
+        f'rded: real images are {images.shape[-1]} px, image_size is {image_size}')
     return rded_select(_one(teacher, 'rded'), images, labels, ipc, n_classes=n_classes, **hparams)
 
 # %% ../nbs/11_baselines.ipynb #e9cfc823
@@ -515,7 +536,8 @@ def _single_domain_view(dataset, # a `MultiDomainDataset`
     sigma = [0]*n
     for k, j in enumerate(out + in_): sigma[j] = P[k]
     files = {d: list(dataset.files[d]) for d in keep}; labels = {d: dataset.labels[d] for d in keep}
-    files[domain], labels[domain] = [dataset.files[domain][i] for i in sigma], dataset.labels[domain][torch.tensor(sigma)]
+    files[domain] = [dataset.files[domain][i] for i in sigma]
+    labels[domain] = dataset.labels[domain][torch.tensor(sigma)]
     return MultiDomainDataset(dataset.name, dataset.path, keep, dataset.classes, files, labels, dataset.info)
 
 # %% ../nbs/11_baselines.ipynb #e772dc4d
@@ -526,8 +548,10 @@ def train_domain_teachers(dataset, # a `ddg_nb.data.MultiDomainDataset`
                           device=None, progress:bool=True)->dict:
     "DD per domain's squeeze: `{seen domain: Teacher}`, each trained on that domain alone with BN trained."
     from ddg_nb.models import train_teacher, teacher_config
-    cfg = dataclasses.replace(config or teacher_config('cpu'), freeze_bn=False, split_seed=splits.seed, holdout_fraction=splits.holdout_fraction)
+    cfg = dataclasses.replace(config or teacher_config('cpu'), freeze_bn=False, split_seed=splits.seed,
+                              holdout_fraction=splits.holdout_fraction)
     out = Path(out_dir) if out_dir is not None else None
-    return {d: train_teacher(_single_domain_view(dataset, splits, d), splits.test_domain, cfg, None if out is None else out/d,
+    return {d: train_teacher(_single_domain_view(dataset, splits, d), splits.test_domain, cfg,
+                             None if out is None else out/d,
                              device=device, progress=progress)
             for d in splits.train}

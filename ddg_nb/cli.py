@@ -73,7 +73,8 @@ def main():
     except Exception as e:
         if os.environ.get('DDG_NB_DEBUG'): raise
         plain = isinstance(e, (ValueError, FileNotFoundError)) # bad input: the message says it all
-        sys.exit(f'ddg: error: {e}' if plain else f'ddg: error: {type(e).__name__}: {e} (DDG_NB_DEBUG=1 shows the traceback)')
+        sys.exit(f'ddg: error: {e}' if plain
+                 else f'ddg: error: {type(e).__name__}: {e} (DDG_NB_DEBUG=1 shows the traceback)')
 
 # %% ../nbs/20_cli.ipynb #e34078da
 @command
@@ -95,10 +96,12 @@ def teacher_table(teachers:list # `ddg_nb.models.Teacher`s, one per test domain
                  )->str:
     "Markdown table: test domain, seen-domain validation accuracy, unseen-domain accuracy, training time; and their average."
     rows = ['| test domain | seen val acc | unseen acc | train time (s) |', '|---|---:|---:|---:|']
-    for t in teachers: rows.append(f"| {t.test_domain} | {t.metrics['val_acc']:.3f} | {t.metrics['test_acc']:.3f} | {t.metrics['train_seconds']:.0f} |")
+    for t in teachers: rows.append(f"| {t.test_domain} | {t.metrics['val_acc']:.3f} | {t.metrics['test_acc']:.3f} | "
+                                   f"{t.metrics['train_seconds']:.0f} |")
     if len(teachers) > 1:
         mean = lambda k: sum(t.metrics[k] for t in teachers)/len(teachers)
-        rows.append(f"| **average** | {mean('val_acc'):.3f} | {mean('test_acc'):.3f} | {sum(t.metrics['train_seconds'] for t in teachers):.0f} |")
+        rows.append(f"| **average** | {mean('val_acc'):.3f} | {mean('test_acc'):.3f} | "
+                    f"{sum(t.metrics['train_seconds'] for t in teachers):.0f} |")
     return '\n'.join(rows)
 
 # %% ../nbs/20_cli.ipynb #fc6fc40e
@@ -119,7 +122,8 @@ def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-la
     "Train an ERM teacher for each held-out domain and print their accuracy table."
     from ddg_nb.models import teacher_config, train_teacher
     ds = load_dataset(dataset, data_root)
-    over = {k: v for k, v in dict(steps=steps, lr=lr, pretrained=pretrained, freeze_bn=freeze_bn).items() if v is not None}
+    over = {k: v for k, v in dict(steps=steps, lr=lr, pretrained=pretrained, freeze_bn=freeze_bn).items()
+            if v is not None}
     over['seed'] = seed
     cfg = teacher_config(preset, **over)
     domains = [ds.domain_name(d.strip()) for d in test_domains.split(',')] if test_domains else ds.domains
@@ -172,7 +176,8 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
     from ddg_nb.evaluate import results_table
     over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, ipc=ipc, out=out, device=device, jobs=jobs,
                                   test_domains=_split(test_domains), methods=_split(methods),
-                                  seeds=_split(seeds)).items() if v is not None} # typed (and checked) by experiment_config
+                                  # typed (and checked) by experiment_config
+                                  seeds=_split(seeds)).items() if v is not None}
     over.update(_overrides(override))
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
     if dry_run:
@@ -186,7 +191,8 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
     ds = load_dataset(cfg.dataset, cfg.data_root)
     rows = run_experiment(cfg, ds)
     table = results_table(rows)
-    print(f'\n{ds.name}, preset {preset!r}, IPC {cfg.ipc}, unseen-domain accuracy (%), {time.time() - t0:.0f} s:\n\n{table}')
+    print(f'\n{ds.name}, preset {preset!r}, IPC {cfg.ipc}, unseen-domain accuracy (%), {time.time() - t0:.0f} '
+          f's:\n\n{table}')
     if figures:
         paths = save_figures(cfg, rows, ds.name, classes=ds.classes)
         print(f'\nfigures in {paths[0].parent}')
@@ -221,12 +227,15 @@ def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (re
     "The paper's comparison: every method (its Table 2, with the references) and every Table 4 ablation, two tables."
     from ddg_nb.pipeline import METHODS
     from ddg_nb.evaluate import results_table
-    rows = run.__wrapped__(preset=preset, dataset=dataset, data_root=data_root, test_domains=test_domains, seeds=seeds, methods='all', ablations='all',
+    rows = run.__wrapped__(preset=preset, dataset=dataset, data_root=data_root, test_domains=test_domains, seeds=seeds,
+                           methods='all', ablations='all',
                            override=override, out=out, device=device, jobs=jobs, dry_run=dry_run)
     if dry_run: return rows
     have = {r['method'] for r in rows}
-    for title, keep in [('Table 2 (methods)', lambda m: not m.startswith('dtl/')), ('Table 4 (ablations of DTL)', lambda m: m.startswith('dtl/'))]:
-        print(f'\n{title}:\n\n' + results_table(rows, methods=[m for m in METHODS if keep(m) and m in have], n_seeds=True))
+    for title, keep in [('Table 2 (methods)', lambda m: not m.startswith('dtl/')),
+                        ('Table 4 (ablations of DTL)', lambda m: m.startswith('dtl/'))]:
+        print(f'\n{title}:\n\n' + results_table(rows, methods=[m for m in METHODS if keep(m) and m in have],
+                                                n_seeds=True))
     return rows
 
 # %% ../nbs/20_cli.ipynb #3197cd43

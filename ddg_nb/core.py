@@ -20,7 +20,8 @@ def get_device(device:str|torch.device|None=None # `None`: CUDA if available, th
     "The torch device to run on."
     if device is not None: return torch.device(device)
     if torch.cuda.is_available(): return torch.device('cuda')
-    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device('mps')
+    if getattr(torch.backends, 'mps', None) is not None and torch.backends.mps.is_available(): return torch.device(
+        'mps')
     return torch.device('cpu')
 
 # %% ../nbs/00_core.ipynb #5d5a57ad
@@ -81,7 +82,8 @@ def load_tensors(path:str|Path, # a file written by `save_tensors`
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f'no tensor file at {path}')
     try: t = load_file(str(path), device='cpu')
-    except Exception as e: raise ValueError(f'{path} is not a valid safetensors file ({e}); delete it to recompute') from e
+    except Exception as e: raise ValueError(
+        f'{path} is not a valid safetensors file ({e}); delete it to recompute') from e
     # moved after parsing, so a missing device (e.g. 'cuda' on a CPU machine) is reported as such, not as a bad file
     return t if str(device) == 'cpu' else {k: v.to(device) for k, v in t.items()}
 
@@ -157,7 +159,7 @@ def sha256sum(path:str|Path, # file to hash
 @contextlib.contextmanager
 def folder_lock(folder:str|Path # the folder one process at a time may write
                ):
-    "Hold `folder/.lock` for the block; a RuntimeError naming the folder and the holder's pid if another process holds it."
+    "Hold `folder/.lock` for the block; a RuntimeError naming the folder and holder's pid if another process holds it."
     try: import fcntl
     except ImportError: yield; return # not POSIX: no lock
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
@@ -165,7 +167,8 @@ def folder_lock(folder:str|Path # the folder one process at a time may write
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0); pid = f.read().strip() or '?'
-            raise RuntimeError(f'{folder} is being written by another ddg_nb run (pid {pid}); wait for it or stop it') from None
+            raise RuntimeError(
+                f'{folder} is being written by another ddg_nb run (pid {pid}); wait for it or stop it') from None
         f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
         try: yield
         finally: fcntl.flock(f, fcntl.LOCK_UN)

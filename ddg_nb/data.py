@@ -52,12 +52,15 @@ class DatasetInfo:
     def __post_init__(self):
         self.folder = self.folder or self.name
         self.domains = tuple(self.domains)
-        if list(self.domains) != sorted(set(self.domains)): raise ValueError(f'{self.name}: domains must be unique and sorted (DomainBed order), got {self.domains}')
+        if list(self.domains) != sorted(set(self.domains)): raise ValueError(
+            f'{self.name}: domains must be unique and sorted (DomainBed order), got {self.domains}')
         if self.classes is not None:
             self.classes = tuple(self.classes)
             if list(self.classes) != sorted(set(self.classes)) or len(self.classes) != self.n_classes:
-                raise ValueError(f'{self.name}: classes must be {self.n_classes} unique sorted names, got {self.classes}')
-        if self.counts is not None and set(self.counts) != set(self.domains): raise ValueError(f'{self.name}: counts must cover the domains {self.domains}')
+                raise ValueError(
+                    f'{self.name}: classes must be {self.n_classes} unique sorted names, got {self.classes}')
+        if self.counts is not None and set(self.counts) != set(self.domains): raise ValueError(
+            f'{self.name}: counts must cover the domains {self.domains}')
 
 # %% ../nbs/01_data.ipynb #79d653ab
 _DATASETS:dict = {}
@@ -140,11 +143,12 @@ def _subdirs(p): return sorted(e.name for e in os.scandir(p) if e.is_dir() and n
 
 # %% ../nbs/01_data.ipynb #264c1d3b
 def _walk(top:Path)->list:
-    "`(folder, file names)` under `top` as `os.walk` with links followed, refusing a folder reached twice (a link loop)."
+    "`(folder, file names)` under `top` as `os.walk` with links followed, refusing a folder seen twice (a link loop)."
     seen, out, todo = {}, [], [str(top)]
     while todo:
         d = todo.pop(); st = os.stat(d); key = (st.st_dev, st.st_ino)
-        if key in seen: raise ValueError(f'{d} leads back to {seen[key]} (a symbolic link loop or a second link to one folder); '
+        if key in seen: raise ValueError(
+            f'{d} leads back to {seen[key]} (a symbolic link loop or a second link to one folder); '
                                          'remove the link')
         seen[key] = d
         entries = list(os.scandir(d))
@@ -166,7 +170,8 @@ class MultiDomainDataset:
                  files:dict, # {domain: [Path]}
                  labels:dict, # {domain: int64 tensor [n]}
                  info:DatasetInfo|None=None): # registry entry, if any
-        self.name, self.path, self.domains, self.classes, self.files, self.labels, self.info = name, Path(path), list(domains), list(classes), files, labels, info
+        self.name, self.path, self.domains, self.classes = name, Path(path), list(domains), list(classes)
+        self.files, self.labels, self.info = files, labels, info
     def __len__(self): return sum(len(f) for f in self.files.values())
     def __repr__(self): return f'{type(self).__name__}({self.name!r}: {len(self.domains)} domains, {len(self.classes)} classes, {len(self)} images, {self.path})'
     @property
@@ -188,20 +193,25 @@ def _scan(path:Path, # the dataset folder
     if not domains: raise ValueError(f'{path} has no domain folders (expected {path}/<domain>/<class>/<image>)')
     if info is not None and domains != list(info.domains):
         miss, extra = sorted(set(info.domains) - set(domains)), sorted(set(domains) - set(info.domains))
-        raise ValueError(f'{path} does not have the domain folders of {info.name}: missing {miss}, unexpected {extra} (expected {list(info.domains)})')
+        raise ValueError(f'{path} does not have the domain folders of {info.name}: missing {miss}, unexpected {extra} '
+                         f'(expected {list(info.domains)})')
     per_dom = {}
     for d in domains:
         per_dom[d] = {c: _list_images(path/d/c) for c in _subdirs(path/d)}
-        if not any(per_dom[d].values()): raise ValueError(f"domain '{d}' is empty: no images ({', '.join(IMAGE_EXTENSIONS)}) under {path/d}")
+        if not any(per_dom[d].values()): raise ValueError(
+            f"domain '{d}' is empty: no images ({', '.join(IMAGE_EXTENSIONS)}) under {path/d}")
     classes = sorted(set().union(*per_dom.values()))
     for d in domains:
         for c in classes:
-            if c not in per_dom[d]: raise ValueError(f"domain '{d}' has no class '{c}' (folder {path/d/c} is missing); every domain needs the same classes {classes}")
+            if c not in per_dom[d]: raise ValueError(f"domain '{d}' has no class '{c}' (folder {path/d/c} is missing); "
+                                                     f"every domain needs the same classes {classes}")
             if not per_dom[d][c]: raise ValueError(f"domain '{d}' class '{c}' has no images in {path/d/c}")
     if info is not None and (len(classes) != info.n_classes or (info.classes and classes != list(info.classes))):
-        raise ValueError(f'{path} has {len(classes)} classes {classes}; {info.name} has {info.n_classes}' + (f': {list(info.classes)}' if info.classes else ''))
+        raise ValueError(f'{path} has {len(classes)} classes {classes}; {info.name} has {info.n_classes}'
+                         + (f': {list(info.classes)}' if info.classes else ''))
     files = {d: [f for c in classes for f in per_dom[d][c]] for d in domains}
-    labels = {d: torch.tensor([k for k, c in enumerate(classes) for _ in per_dom[d][c]], dtype=torch.long) for d in domains}
+    labels = {d: torch.tensor([k for k, c in enumerate(classes) for _ in per_dom[d][c]], dtype=torch.long)
+              for d in domains}
     return MultiDomainDataset(name, path, domains, classes, files, labels, info)
 
 # %% ../nbs/01_data.ipynb #07ae192e
@@ -233,7 +243,9 @@ def get_dataset(name_or_path:str|Path, # registry name ('PACS'), a folder name u
     root = Path(root)
     if info is None:
         path = root/str(name_or_path)
-        if not path.is_dir(): raise FileNotFoundError(f"no dataset folder {path}; registered datasets: {', '.join(list_datasets())} (or any folder <root>/<name>/<domain>/<class>/<image>)")
+        if not path.is_dir(): raise FileNotFoundError(f"no dataset folder {path}; registered datasets: "
+                                                      f"{', '.join(list_datasets())} (or any folder "
+                                                      "<root>/<name>/<domain>/<class>/<image>)")
         return _scan(path, str(name_or_path))
     path = next((root/f for f in (info.folder, info.name) if (root/f).is_dir()), None)
     if path is None: raise FileNotFoundError(_missing_msg(info, root))
@@ -247,7 +259,8 @@ def domain_name(self:MultiDomainDataset, domain:str|int # a domain name or its i
     if isinstance(domain, (int, np.integer)) and not isinstance(domain, bool):
         if 0 <= domain < len(self.domains): return self.domains[domain]
     elif domain in self.domains: return domain
-    raise ValueError(f'unknown domain {domain!r} for {self.name}; domains: {self.domains} (or their index 0-{len(self.domains)-1})')
+    raise ValueError(
+        f'unknown domain {domain!r} for {self.name}; domains: {self.domains} (or their index 0-{len(self.domains)-1})')
 
 # %% ../nbs/01_data.ipynb #c2eddf41
 @patch
@@ -259,12 +272,14 @@ def domain_size(self:MultiDomainDataset, domain:str|int)->int:
 @patch
 def counts(self:MultiDomainDataset)->dict:
     "Images per domain and class: `{domain: {class: n}}`."
-    return {d: {c: n for c, n in zip(self.classes, torch.bincount(self.labels[d], minlength=self.n_classes).tolist())} for d in self.domains}
+    return {d: {c: n for c, n in zip(self.classes, torch.bincount(self.labels[d], minlength=self.n_classes).tolist())}
+            for d in self.domains}
 
 # %% ../nbs/01_data.ipynb #b72d71f8
 def as_rgb(im:Image.Image)->Image.Image:
-    "`im` as 8-bit RGB; 16-bit greyscale (PIL mode 'I;16' or 'I') scaled down, which PIL's own conversion clips to white."
-    if im.mode.startswith('I'): im = Image.fromarray((np.asarray(im, dtype=np.float64)/257).clip(0, 255).round().astype(np.uint8))
+    "`im` as 8-bit RGB; 16-bit greyscale (PIL mode 'I;16' or 'I') scaled down, which PIL's conversion clips to white."
+    if im.mode.startswith('I'):
+        im = Image.fromarray((np.asarray(im, dtype=np.float64)/257).clip(0, 255).round().astype(np.uint8))
     return im.convert('RGB')
 
 # %% ../nbs/01_data.ipynb #0fc6f2a6
@@ -297,7 +312,8 @@ def load_images(files:list, # image files
     def one(i):
         try: buf[i] = _decode(files[i], size).transpose(2, 0, 1)
         except Exception as e: return f'{files[i]}: {e}'
-    with ThreadPoolExecutor(n_workers or os.cpu_count() or 1) as ex: bad = [m for m in ex.map(one, range(len(files))) if m]
+    with ThreadPoolExecutor(n_workers or os.cpu_count() or 1) as ex: bad = [m for m in ex.map(one, range(len(files)))
+                                                                            if m]
     if bad: raise _unreadable(bad)
     return out
 
@@ -330,12 +346,14 @@ def subset(self:MultiDomainDataset, domain:str|int|dict, # a domain (name or ind
           )->DomainSubset:
     "A torch `Dataset` of `(image, label)` for the given images of one or several domains."
     parts = domain if isinstance(domain, dict) else {domain: indices}
-    if isinstance(domain, dict) and indices is not None: raise ValueError('give the indices as the values of the `domain` dict')
+    if isinstance(domain, dict) and indices is not None: raise ValueError(
+        'give the indices as the values of the `domain` dict')
     files, labels, dom = [], [], []
     for d, idx in parts.items():
         d = self.domain_name(d); n = len(self.files[d])
         idx = torch.arange(n) if idx is None else torch.as_tensor(idx, dtype=torch.long).reshape(-1)
-        if len(idx) and (idx.min() < 0 or idx.max() >= n): raise IndexError(f"indices out of range for domain '{d}' of {n} images")
+        if len(idx) and (idx.min() < 0 or idx.max() >= n): raise IndexError(
+            f"indices out of range for domain '{d}' of {n} images")
         files += [self.files[d][i] for i in idx.tolist()]
         labels.append(self.labels[d][idx]); dom.append(torch.full((len(idx),), self.domains.index(d)))
     sub = DomainSubset(files, torch.cat(labels), torch.cat(dom), transform)
@@ -350,7 +368,8 @@ def verify(self:MultiDomainDataset, n_workers:int|None=None # decoding threads
         try: load_image(p)
         except OSError: return p
     files = [f for d in self.domains for f in self.files[d]]
-    with ThreadPoolExecutor(n_workers or os.cpu_count() or 1) as ex: return [p for p in ex.map(bad, files) if p is not None]
+    with ThreadPoolExecutor(n_workers or os.cpu_count() or 1) as ex: return [p for p in ex.map(bad, files)
+                                                                             if p is not None]
 
 # %% ../nbs/01_data.ipynb #98bd4f38
 def seed_hash(*args)->int:
@@ -387,7 +406,8 @@ def _check_splits(train:dict, val:dict, holdout_fraction:float):
     for d in train:
         n = len(train[d]) + len(val[d])
         if not (train[d] and val[d]): raise ValueError(
-            f'seen domain {d!r} has {n} image(s): holding out {holdout_fraction:.0%} leaves {len(train[d])} for training and '
+            f'seen domain {d!r} has {n} image(s): holding out {holdout_fraction:.0%} leaves {len(train[d])} for '
+            'training and '
             f'{len(val[d])} for validation; each needs at least one (add images, or change holdout_fraction)')
 
 # %% ../nbs/01_data.ipynb #b99a8385
@@ -410,7 +430,8 @@ def domainbed_splits(dataset:MultiDomainDataset, # the dataset to split
             _, keys = split_indices(len(in_), 0, seed_hash(seed, i))
             test_in, test_out = [in_[k] for k in keys], out
     _check_splits(train, val, holdout_fraction)
-    return DomainSplits(test_domain, train, val, list(range(dataset.domain_size(test_domain))), test_in, test_out, seed, holdout_fraction)
+    return DomainSplits(test_domain, train, val, list(range(dataset.domain_size(test_domain))), test_in, test_out, seed,
+                        holdout_fraction)
 
 # %% ../nbs/01_data.ipynb #acec634a
 def check_ipc(dataset:MultiDomainDataset, splits:DomainSplits, # the dataset and its splits
@@ -433,7 +454,8 @@ def train_transform(size:int=224, # output size (size x size)
                    ):
     "DomainBed's training augmentation, for PIL images or uint8 tensors `[3,H,W]`, giving float `[3,size,size]`."
     from torchvision.transforms import v2
-    return v2.Compose([v2.ToImage(), v2.RandomResizedCrop(size, scale=(0.7, 1.0), antialias=True), v2.RandomHorizontalFlip(),
+    return v2.Compose([v2.ToImage(), v2.RandomResizedCrop(size, scale=(0.7, 1.0), antialias=True),
+                       v2.RandomHorizontalFlip(),
                        v2.ColorJitter(0.3, 0.3, 0.3, 0.3), v2.RandomGrayscale(0.1),
                        v2.ToDtype(torch.float32, scale=True), v2.Normalize(_rgb(mean), _rgb(std)), v2.ToPureTensor()])
 
@@ -460,7 +482,8 @@ def _normalize(x, mean, std):
 
 # %% ../nbs/01_data.ipynb #fedc98f0
 def _check_batch(x):
-    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(f'expected a batch of RGB images [N,3,H,W], got shape {tuple(x.shape)}')
+    if x.ndim != 4 or x.shape[1] != 3: raise ValueError(
+        f'expected a batch of RGB images [N,3,H,W], got shape {tuple(x.shape)}')
 
 # %% ../nbs/01_data.ipynb #151843e5
 def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0..1), on any device
@@ -471,7 +494,8 @@ def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0.
     "`test_transform` for a whole batch: resize (bilinear, antialiased) and normalize, giving float32 `[N,3,size,size]` on `x`'s device."
     _check_batch(x)
     x = _to_float(x)
-    if tuple(x.shape[-2:]) != (size, size): x = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=True)
+    if tuple(x.shape[-2:]) != (size, size): x = F.interpolate(x, size=(size, size), mode='bilinear',
+                                                              align_corners=False, antialias=True)
     return _normalize(x, mean, std)
 
 # %% ../nbs/01_data.ipynb #a46f9300
@@ -588,7 +612,8 @@ class BatchAugment(nn.Module):
         self.grayscale_p, self.flip = float(grayscale_p), flip
         self.jitter = tuple(float(j) for j in jitter) if np.iterable(jitter) else (float(jitter),)*4
         if len(self.jitter) != 4 or min(self.jitter) < 0 or self.jitter[3] > 0.5:
-            raise ValueError(f'jitter must be one number or 4 (brightness, contrast, saturation, hue), all >= 0 and hue <= 0.5; got {jitter}')
+            raise ValueError('jitter must be one number or 4 (brightness, contrast, saturation, hue), all >= 0 and '
+                             f'hue <= 0.5; got {jitter}')
 
     def extra_repr(self): return f'size={self.size}, scale={self.scale}, ratio={self.ratio}, jitter={self.jitter}, grayscale_p={self.grayscale_p}, flip={self.flip}'
 
@@ -608,13 +633,17 @@ class BatchAugment(nn.Module):
         H, W = x.shape[-2:]
         x = _to_float(x)
         if max(H, W) > 2*self.size:
-            x = F.interpolate(x, size=(min(H, 2*self.size), min(W, 2*self.size)), mode='bilinear', align_corners=False, antialias=True)
-        x = resized_crop(x, self.size, *sample_crops(u, H, W, self.scale, self.ratio), (u[:, -6] < 0.5) if self.flip else None)
-        for i, (j, op) in enumerate(zip(self.jitter, (_adjust_brightness, _adjust_contrast, _adjust_saturation, _adjust_hue))):
+            x = F.interpolate(x, size=(min(H, 2*self.size), min(W, 2*self.size)), mode='bilinear', align_corners=False,
+                              antialias=True)
+        x = resized_crop(x, self.size, *sample_crops(u, H, W, self.scale, self.ratio),
+                         (u[:, -6] < 0.5) if self.flip else None)
+        for i, (j, op) in enumerate(zip(self.jitter,
+                                        (_adjust_brightness, _adjust_contrast, _adjust_saturation, _adjust_hue))):
             if j == 0: continue
             lo, hi = (-j, j) if op is _adjust_hue else (max(0., 1 - j), 1 + j) # ColorJitter's ranges
             x = op(x, lo + (hi - lo)*u[:, -5 + i])
-        if self.grayscale_p > 0: x = torch.lerp(x, _grayscale(x).expand_as(x), _col(u[:, -1] < self.grayscale_p, x)) # weight 0 or 1: exact
+        # weight 0 or 1: exact
+        if self.grayscale_p > 0: x = torch.lerp(x, _grayscale(x).expand_as(x), _col(u[:, -1] < self.grayscale_p, x))
         return _normalize(x, self.mean, self.std)
 
 # %% ../nbs/01_data.ipynb #a3bfbb8e
@@ -633,7 +662,8 @@ def _open(url, offset, timeout):
         if offset > size: offset = 0
         f = open(p, 'rb'); f.seek(offset)
         return f, size, offset > 0
-    req = urllib.request.Request(url, headers={'User-Agent': 'ddg_nb', **({'Range': f'bytes={offset}-'} if offset else {})})
+    req = urllib.request.Request(url,
+                                 headers={'User-Agent': 'ddg_nb', **({'Range': f'bytes={offset}-'} if offset else {})})
     try: r = urllib.request.urlopen(req, timeout=timeout)
     except urllib.error.HTTPError as e:
         if e.code == 416 and offset: return _open(url, 0, timeout)  # the .part is not a prefix of this file
@@ -655,7 +685,8 @@ def _fetch(url:str, part:Path, progress:bool=True, timeout:float=60.):
     stream, total, resumed = _open(url, offset, timeout)
     done = offset if resumed else 0
     with stream, open(part, 'ab' if resumed else 'wb') as f, \
-         tqdm(total=total, initial=done, unit='B', unit_scale=True, unit_divisor=1024, desc=part.name, disable=not progress) as bar:
+         tqdm(total=total, initial=done, unit='B', unit_scale=True, unit_divisor=1024, desc=part.name,
+              disable=not progress) as bar:
         while b := stream.read(1 << 20):
             f.write(b); bar.update(len(b)); done += len(b)
     if total is not None and done != total: raise _Incomplete(f'got {done} of {total} bytes')
@@ -678,7 +709,8 @@ def _download(url:str, # http(s):// or file:// URL
     digest = sha256sum(part)
     if sha256 and digest != sha256.lower():
         part.unlink()
-        raise ValueError(f'checksum mismatch for {url}: expected sha256 {sha256}, got {digest}; the download was deleted')
+        raise ValueError(
+            f'checksum mismatch for {url}: expected sha256 {sha256}, got {digest}; the download was deleted')
     os.replace(part, dest)
     return digest
 
@@ -740,11 +772,14 @@ def download_and_extract(url:str, # http(s):// or file:// URL of a zip or tar(.g
     "Download an archive (resumable, checksummed) and extract it safely into `dest`, which appears only when complete."
     dest = Path(dest)
     if (dest/_DONE).exists(): return dest
-    if dest.exists(): raise FileExistsError(f'{dest} exists but was not completed by ddg_nb (no {_DONE} marker); move it away to download again')
+    if dest.exists(): raise FileExistsError(
+        f'{dest} exists but was not completed by ddg_nb (no {_DONE} marker); move it away to download again')
     dest.parent.mkdir(parents=True, exist_ok=True)
     arc = dest.parent/f'{dest.name}-{hashlib.md5(url.encode()).hexdigest()[:8]}.download'
     digest = sha256sum(arc) if arc.exists() else _download(url, arc, sha256, retries, progress, timeout)
-    if sha256 and digest != sha256.lower(): arc.unlink(); raise ValueError(f'checksum mismatch for {arc}; deleted it, run again')
+    if sha256 and digest != sha256.lower():
+        arc.unlink()
+        raise ValueError(f'checksum mismatch for {arc}; deleted it, run again')
     tmp = dest.parent/f'.{dest.name}.tmp'
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -782,7 +817,8 @@ def download_dataset(name:str, # a registry name with a URL, e.g. 'PACS'
     if out.is_dir(): _scan(out, info.name, info); return out
     staging = root/f'.{info.folder}.download'
     downloads = [(url, sha256) if url else (info.url, info.sha256), *info.extra_urls]
-    extracted = [download_and_extract(u, staging/f'archive{i}', h, progress=progress) for i, (u, h) in enumerate(downloads)]
+    extracted = [download_and_extract(u, staging/f'archive{i}', h, progress=progress)
+                 for i, (u, h) in enumerate(downloads)]
     tmp = staging/'layout'
     shutil.rmtree(tmp, ignore_errors=True)
     try:
@@ -790,7 +826,8 @@ def download_dataset(name:str, # a registry name with a URL, e.g. 'PACS'
         _scan(tmp, info.name, info)
     except Exception as e:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise ValueError(f'{name}: the downloaded archive does not give the DomainBed layout ({e}); delete {staging} to download again') from e
+        raise ValueError(f'{name}: the downloaded archive does not give the DomainBed layout ({e}); delete {staging} '
+                         'to download again') from e
     save_json({'dataset': name, 'downloads': [load_json(p/_DONE) for p in extracted]}, tmp/_DONE)
     os.replace(tmp, out)
     shutil.rmtree(staging, ignore_errors=True)

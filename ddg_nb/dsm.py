@@ -42,7 +42,8 @@ def mix_styles(n:int, # number of images (rows)
     "Mixing weights `[n, n_domains]`: `lam*onehot(e) + (1-lam)*onehot(e')` per row, `e != e'`; all ones if `n_domains == 1`."
     if n < 0 or n_domains < 1: raise ValueError(f'need n >= 0 and n_domains >= 1, got n={n}, n_domains={n_domains}')
     if not alpha > 0: raise ValueError(f'alpha must be > 0, got {alpha}')
-    out_dev = torch.device(device) if device is not None else (generator.device if generator is not None else torch.device('cpu'))
+    out_dev = torch.device(device) if device is not None else (generator.device if generator is not None
+                                                               else torch.device('cpu'))
     if n_domains == 1: return torch.ones(n, 1, device=out_dev)
     lam, e, e2 = _mix_pairs(n, n_domains, alpha, generator, device)
     w = torch.zeros(n, n_domains, device=lam.device)
@@ -98,5 +99,6 @@ class DomainStyleMixing(nn.Module):
                ):
         "The batch with a random subset of images style-mixed (and the weights used)."
         w = self.sample(len(x), generator, x.device).to(x.device)
-        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.no_grad): out = apply_styles(self.transfer, x, w)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and not self.no_grad): out = apply_styles(self.transfer, x,
+                                                                                                      w)
         return (out, w) if return_weights else out

@@ -60,7 +60,8 @@ class DTLConfig:
             if getattr(self, k) < 0: raise ValueError(f'DTLConfig.{k} must be >= 0, got {getattr(self, k)}')
         for k in ['lr_images', 'lr_transfer', 'lr_theta']:
             if not getattr(self, k) > 0: raise ValueError(f'DTLConfig.{k} must be > 0, got {getattr(self, k)}')
-        if self.batching not in ('class', 'mixed'): raise ValueError(f"DTLConfig.batching must be 'class' or 'mixed', got {self.batching!r}")
+        if self.batching not in ('class', 'mixed'): raise ValueError(
+            f"DTLConfig.batching must be 'class' or 'mixed', got {self.batching!r}")
         if self.batching == 'class': self.batch_size = min(self.batch_size, self.ipc)
     @property
     def epochs(self)->int: return math.ceil(self.iterations / self.steps_per_visit)
@@ -68,7 +69,8 @@ class DTLConfig:
     def batches_per_class(self)->int: return math.ceil(self.ipc / self.batch_size)
     def n_batches(self, n_classes:int)->int:
         "Batches of S: `batches_per_class` per class, or the mixed batches of all `n_classes*ipc` images."
-        return n_classes*self.batches_per_class if self.batching == 'class' else math.ceil(n_classes*self.ipc / self.batch_size)
+        if self.batching == 'class': return n_classes*self.batches_per_class
+        return math.ceil(n_classes*self.ipc / self.batch_size)
 
 # %% ../nbs/07_dtl.ipynb #12f6edd6
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ def visit_schedule(cfg:DTLConfig, # the DTL configuration
     if cfg.batching == 'class':
         batches = [(k, m, slice(k*cfg.ipc + m*cfg.batch_size, min(k*cfg.ipc + (m + 1)*cfg.batch_size, (k+1)*cfg.ipc)))
                    for k in range(n_classes) for m in range(cfg.batches_per_class)]
-    else: # instance-major order (image 0 of every class, then image 1, ...) cut into batches: every class in every batch
+    else: # instance-major order (image 0 of every class, then image 1, ...) cut into batches: every class in each
         order = torch.arange(n_classes*cfg.ipc).view(n_classes, cfg.ipc).t().flatten()
         batches = [(-1, m, order[m*cfg.batch_size:(m + 1)*cfg.batch_size]) for m in range(cfg.n_batches(n_classes))]
     out = []
@@ -113,7 +115,8 @@ def _assemble(S:list, # the batches' tensors, in schedule order
 def roll_jitter(x:torch.Tensor, # [B,3,H,W]
                 jitter:int, flip:bool, g:torch.Generator)->torch.Tensor:
     "Roll `x` by a random offset in [-jitter, jitter]^2 and flip it with probability 1/2 (differentiable)."
-    dx, dy, f = torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist() + [torch.rand(1, generator=g).item() < 0.5]
+    dx, dy = torch.randint(-jitter, jitter + 1, (2,), generator=g).tolist()
+    f = torch.rand(1, generator=g).item() < 0.5
     x = torch.roll(x, shifts=(dx, dy), dims=(2, 3)) if jitter else x
     return x.flip(3) if flip and f else x
 
@@ -129,14 +132,15 @@ def stack_styles(styles:dict|list # {domain: [Style per layer]} or a list of the
                 )->list:
     "Per layer, the domains' styles stacked: `[Style(m [E,C], s [E,C]) per layer]`."
     per_domain = list(styles.values()) if isinstance(styles, dict) else list(styles)
-    return [Style(torch.stack([d[l].m for d in per_domain]), torch.stack([d[l].s for d in per_domain])) for l in range(len(per_domain[0]))]
+    return [Style(torch.stack([d[l].m for d in per_domain]), torch.stack([d[l].s for d in per_domain]))
+            for l in range(len(per_domain[0]))]
 
 # %% ../nbs/07_dtl.ipynb #438f708e
 def segment_styles(stats:list, # per layer `(mu, var)` `[n_seg*B, C]` of a batch of `n_seg` equal segments
                    n_seg:int # segments: S and its E copies
                   )->tuple:
     "`(styles of the first segment [Style per layer], the others stacked [Style(m [n_seg-1, C]) per layer])`."
-    st = [style_from_stats(mu.unflatten(0, (n_seg, -1)), var.unflatten(0, (n_seg, -1))) for mu, var in stats] # [n_seg, C]
+    st = [style_from_stats(mu.unflatten(0, (n_seg, -1)), var.unflatten(0, (n_seg, -1))) for mu, var in stats]
     return [Style(s.m[0], s.s[0]) for s in st], [Style(s.m[1:], s.s[1:]) for s in st]
 
 # %% ../nbs/07_dtl.ipynb #0b100f04
@@ -186,7 +190,8 @@ class DTLResult:
     def transferred(self, domain:int|str # a seen domain (index or name)
                    )->torch.Tensor:
         "psi(S; theta_domain): the synthetic images in that domain's style."
-        if self.transfer is None: raise ValueError('this DTL run was trained without the transfer network (transfer=False)')
+        if self.transfer is None: raise ValueError(
+            'this DTL run was trained without the transfer network (transfer=False)')
         e = self.domains.index(domain) if isinstance(domain, str) else domain
         psi = self.transfer.eval()
         return psi(self.images.to(next(psi.parameters()).device), e)
@@ -216,7 +221,8 @@ def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
         algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
         torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
         _logger.info(f'DTL: resumed after visit {st["visit"]} from {ck.path}'); return st['visit'] + 1, st['history']
-    except (KeyError, RuntimeError, IndexError) as e: warnings.warn(f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
+    except (KeyError, RuntimeError, IndexError) as e: warnings.warn(
+        f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
 
 # %% ../nbs/07_dtl.ipynb #982fd379
 def to_pixels(images:torch.Tensor, # [N,3,H,W] normalized with mean/std
@@ -283,10 +289,12 @@ def _dtl_result(path:Path, t:dict, rec:dict, device)->DTLResult:
         raise ValueError(f'{path} is damaged ({"; ".join(bad[:3])}); delete it to recompute')
     cfg, transfer = DTLConfig(**rec['config']), None
     if cfg.transfer:
-        transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
+        transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual)
+        transfer = transfer.to(device)
         if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
         try: transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
-        except RuntimeError as e: raise ValueError(f'{path}: psi does not fit its record ({e}); delete it to recompute') from e
+        except RuntimeError as e: raise ValueError(
+            f'{path}: psi does not fit its record ({e}); delete it to recompute') from e
         transfer.eval()
     return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']),
                      tuple(rec['std']), rec.get('inputs'))
@@ -335,7 +343,8 @@ def _init_images(init, n_classes:int, ipc:int, image_size:int|None, g:torch.Gene
         return torch.randn(n_classes*ipc, 3, image_size, image_size, generator=g)
     init = torch.as_tensor(init, dtype=torch.float32)
     if init.ndim != 4 or len(init) != n_classes*ipc or init.shape[1] != 3:
-        raise ValueError(f'init images must be [n_classes*ipc, 3, H, W] = [{n_classes*ipc}, 3, H, W] (class-major), got {list(init.shape)}')
+        raise ValueError(f'init images must be [n_classes*ipc, 3, H, W] = [{n_classes*ipc}, 3, H, W] (class-major), '
+                         f'got {list(init.shape)}')
     return init.clone()
 
 # %% ../nbs/07_dtl.ipynb #2a275ccc
@@ -371,8 +380,10 @@ def update(self, j:int, # which batch of S
     "One step of eq. 12 on batch `j` and psi, S kept in the valid pixel box: `(total, terms)`."
     c, s, opt = self.cfg, self.S[j], self.opts[j]
     opt.param_groups[0]['lr'] = cosine_lr(c.lr_images, t_images, c.iterations)
-    for group, lr in zip(self.opt_psi.param_groups, (c.lr_transfer, c.lr_theta)): group['lr'] = cosine_lr(lr, t, self.total_steps)
-    total, terms = dtl_step_losses(self.teacher, self.transfer, roll_jitter(s, c.jitter, c.flip, g), y, self.target, self.targets, c, rec)
+    for group, lr in zip(self.opt_psi.param_groups, (c.lr_transfer, c.lr_theta)): group['lr'] = cosine_lr(lr, t,
+                                                                                                          self.total_steps)
+    total, terms = dtl_step_losses(self.teacher, self.transfer, roll_jitter(s, c.jitter, c.flip, g), y, self.target,
+                                   self.targets, c, rec)
     opt.zero_grad(set_to_none=True); self.opt_psi.zero_grad(set_to_none=True)
     total.backward(); opt.step(); self.opt_psi.step()
     with torch.no_grad(): s.copy_(torch.maximum(torch.minimum(s, self.hi), self.lo))
@@ -391,7 +402,7 @@ def _frozen(model:nn.Module):
 
 # %% ../nbs/07_dtl.ipynb #cd20c801
 def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None):
-    "After a visit, before its checkpoint: stop if the loss, S or psi is NaN or inf, saying what is kept and what to do."
+    "After a visit, pre-checkpoint: stop if the loss, S or psi is NaN or inf, saying what is kept and what to do."
     bad = [] if torch.isfinite(total) else [f'the loss became {total.item()}']
     bad += check_tensors({f'S batch {j}': s.detach() for j, s in enumerate(algo.S)})
     bad += check_tensors({f'psi.{k}': w for k, w in algo.transfer.state_dict().items()})[:2]
@@ -404,13 +415,14 @@ def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None)
 # %% ../nbs/07_dtl.ipynb #24e93e16
 def _dtl_resume(ck:Checkpoint|None, algo:DTL, schedule:list, g:torch.Generator, device)->tuple:
     "`(first visit, its first step, history)` from the checkpoint of this run, or a fresh start."
-    history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers', 'per_style_layers']}
+    history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers',
+                               'per_style_layers']}
     start, history = (ck is not None and _load_state(ck, algo, g, device)) or (0, history)
     return start, sum(v.steps for v in schedule[:start]), history
 
 # %% ../nbs/07_dtl.ipynb #1bd60b65
 def _dtl_meta(cfg:DTLConfig, teacher:nn.Module, styles:dict, init, n_classes:int, images:torch.Tensor)->dict:
-    "A DTL run's identity: configuration, domains, shapes, and fingerprints of the teacher, style bank and initial images."
+    "A DTL run's identity: configuration, domains, shapes, fingerprints of the teacher, style bank and initial images."
     inputs = dict(teacher=tensor_fingerprint(teacher), styles=tensor_fingerprint(styles), init=tensor_fingerprint(init))
     return dict(config=asdict(cfg), domains=list(styles), n_classes=n_classes, image_shape=list(images.shape[1:]),
                 inputs=inputs)
@@ -456,11 +468,14 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
         with _frozen(teacher), StyleRecorder(teacher) as rec:
             for v in schedule[start:]:
                 step, total = _run_visit(algo, v, labels[v.images].to(device), step, g, rec, history)
-                _check_finite(algo, total, step, v, ck); bar.update(v.steps); bar.set_postfix(loss=f'{total.item():.3f}')
+                _check_finite(algo, total, step, v, ck)
+                bar.update(v.steps)
+                bar.set_postfix(loss=f'{total.item():.3f}')
                 if ck is not None: _save_state(ck, algo, g, v.index, history)
                 for cb in callbacks: cb(v, _assemble(algo.S, schedule, images), history)
     finally: bar.close()
-    result = DTLResult(_assemble(algo.S, schedule, images).cpu(), labels, algo.transfer.eval() if cfg.transfer else None,
+    result = DTLResult(_assemble(algo.S, schedule, images).cpu(), labels,
+                       algo.transfer.eval() if cfg.transfer else None,
                        list(styles), history, cfg, algo.mean, algo.std, meta['inputs'])
     if out_dir is not None: save_dtl(result, out_dir)
     return result
@@ -473,14 +488,15 @@ def sample_real_images(dataset, # a `ddg_nb.data.MultiDomainDataset`
                        mean, std, # the teacher's input normalization
                        seed:int=0 # which images are drawn
                       )->tuple:
-    "`(images [K*ipc,3,s,s], labels, picks)`: `ipc` random training images per class from the seen domains, class-major."
+    "`(images [K*ipc,3,s,s], labels, picks)`: `ipc` random training images per class from seen domains, class-major."
     from ddg_nb.data import test_transform
     g = torch.Generator().manual_seed(seed)
     pool = [(d, i, int(dataset.labels[d][i])) for d, idx in splits.train.items() for i in idx]
     picks = []
     for k in range(len(dataset.classes)):
         cand = [(d, i) for d, i, y in pool if y == k]
-        if len(cand) < ipc: raise ValueError(f'class {dataset.classes[k]!r} has {len(cand)} training images in the seen domains, fewer than ipc={ipc}')
+        if len(cand) < ipc: raise ValueError(
+            f'class {dataset.classes[k]!r} has {len(cand)} training images in the seen domains, fewer than ipc={ipc}')
         picks += [cand[j] for j in torch.randperm(len(cand), generator=g)[:ipc].tolist()]
     tf = test_transform(image_size, mean, std)
     images = torch.stack([tf(dataset.subset(d, [i])[0][0]) for d, i in picks])

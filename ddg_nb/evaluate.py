@@ -9,7 +9,8 @@ from dataclasses import dataclass, asdict, field
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
-from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions, optimizer_state_tensors,
+from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions,
+                         optimizer_state_tensors,
                          load_optimizer_state, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
@@ -57,9 +58,11 @@ STUDENT_PRESETS = {
                          weight_decay=0.01, temperature=4., freeze_bn=False, eval_every=10),
     # 150 epochs: at 60, seen-domain validation was still rising when training stopped (the last epoch won in 7 of 12
     # StyleShapes `random` students); at 150 it is higher for all 24 students measured and picks epochs 50-140 (results page)
-    'cpu-pretrained': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=32, epochs=150, batch_size=32, lr=3e-4,
+    'cpu-pretrained': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=32, epochs=150,
+                                    batch_size=32, lr=3e-4,
                                     weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=10),
-    'cpu-pacs': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=64, epochs=60, batch_size=32, lr=3e-4,
+    'cpu-pacs': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=64, epochs=60, batch_size=32,
+                              lr=3e-4,
                               weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=20),
 }
 
@@ -68,9 +71,11 @@ def student_config(preset:str='cpu', # one of `STUDENT_PRESETS`
                    **kwargs # fields overriding the preset
                   )->StudentConfig:
     "A preset student configuration, with overrides."
-    if preset not in STUDENT_PRESETS: raise ValueError(f'unknown student preset {preset!r}; known: {", ".join(STUDENT_PRESETS)}')
+    if preset not in STUDENT_PRESETS: raise ValueError(
+        f'unknown student preset {preset!r}; known: {", ".join(STUDENT_PRESETS)}')
     bad = set(kwargs) - set(StudentConfig.__dataclass_fields__)
-    if bad: raise ValueError(f'unknown StudentConfig field(s) {sorted(bad)}; known: {", ".join(StudentConfig.__dataclass_fields__)}')
+    if bad: raise ValueError(
+        f'unknown StudentConfig field(s) {sorted(bad)}; known: {", ".join(StudentConfig.__dataclass_fields__)}')
     return StudentConfig(**{**asdict(STUDENT_PRESETS[preset]), **kwargs})
 
 # %% ../nbs/10_evaluate.ipynb #e6e3dfeb
@@ -95,7 +100,8 @@ def _converter(teacher_norm:tuple, student_norm:tuple, size:int):
     v = lambda t, x: torch.as_tensor(t, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     def convert(x):
         if tuple(tm) != tuple(sm) or tuple(ts) != tuple(ss): x = ((x*v(ts, x) + v(tm, x)) - v(sm, x))/v(ss, x)
-        if x.shape[-1] != size: x = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False, antialias=True)
+        if x.shape[-1] != size: x = F.interpolate(x, size=(size, size), mode='bilinear', align_corners=False,
+                                                  antialias=True)
         return x
     return convert
 
@@ -130,7 +136,8 @@ class KDStudent:
         self.relabeler = Relabeler(teacher, rcfg, transfer, cfg.temperature)
         self.steps_per_epoch = math.ceil(n_images/cfg.batch_size); total = cfg.epochs*self.steps_per_epoch
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt, lambda t: 0.5*(1 + math.cos(math.pi*min(t, total)/total)))
+        self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt,
+                                                       lambda t: 0.5*(1 + math.cos(math.pi*min(t, total)/total)))
 
 # %% ../nbs/10_evaluate.ipynb #33b3e441
 @patch_to(KDStudent)
@@ -139,7 +146,8 @@ def update(self, x:torch.Tensor, # a batch of distilled images
           )->dict:
     "Views of `x`, the teacher's soft labels on them, one optimizer step: `{'loss': ...}` (not synced to the host)."
     views, soft, _ = self.relabeler(x, g)
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp): logits = self.model(self.convert(views))
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp):
+        logits = self.model(self.convert(views))
     loss = kd_loss(logits, soft, self.cfg.temperature)
     self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.sched.step()
     return {'loss': loss.detach()}
@@ -156,7 +164,8 @@ def train(self):
 def state(self)->tuple:
     "`(tensors, state)` of the model, the optimizer and the schedule, for a checkpoint."
     ot, groups = optimizer_state_tensors(self.opt)
-    return {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}, dict(groups=groups, sched=self.sched.state_dict())
+    return {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}, dict(groups=groups,
+                                                                                           sched=self.sched.state_dict())
 
 # %% ../nbs/10_evaluate.ipynb #9d9bdc1e
 @patch_to(KDStudent)
@@ -168,8 +177,10 @@ def load_state(self, t:dict, st:dict):
 # %% ../nbs/10_evaluate.ipynb #1dbc4061
 def _check_student(algo:KDStudent, loss:float, epoch:int):
     "Stop if the loss or a weight is NaN or inf: such a student would make a chance-level result row."
-    bad = ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(dict(algo.model.named_parameters()))[:2]
-    if bad: raise FloatingPointError(f'student stopped at epoch {epoch}: {"; ".join(bad)}; no result is written; lower student.lr')
+    bad = [] if math.isfinite(loss) else [f'the loss became {loss}']
+    bad += check_tensors(dict(algo.model.named_parameters()))[:2]
+    if bad: raise FloatingPointError(
+        f'student stopped at epoch {epoch}: {"; ".join(bad)}; no result is written; lower student.lr')
 
 # %% ../nbs/10_evaluate.ipynb #01158e96
 def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, loss:float, best:dict|None)->dict|None:
@@ -182,9 +193,11 @@ def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, l
     return {k: v.detach().clone() for k, v in algo.model.state_dict().items()}
 
 # %% ../nbs/10_evaluate.ipynb #d0b82282
-def _student_checkpoint(ck:Checkpoint, algo:KDStudent, g:torch.Generator, best:dict, epoch:int, history:list, seconds:float):
+def _student_checkpoint(ck:Checkpoint, algo:KDStudent, g:torch.Generator, best:dict, epoch:int, history:list,
+                        seconds:float):
     t, st = algo.state()
-    ck.save({**t, **{f'best.{k}': v for k, v in best.items()}, 'rng.g': g.get_state(), 'rng.torch': torch.get_rng_state()},
+    ck.save({**t, **{f'best.{k}': v for k, v in best.items()}, 'rng.g': g.get_state(),
+             'rng.torch': torch.get_rng_state()},
             dict(st, epoch=epoch, history=history, seconds=seconds))
 
 # %% ../nbs/10_evaluate.ipynb #2d67cf99
@@ -216,8 +229,10 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     n_classes = teacher(images[:1]).shape[1]
     g = seed_everything(cfg.seed)
     algo = KDStudent(teacher, n_classes, len(images), cfg, rcfg, transfer, device)
-    inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images), transfer=tensor_fingerprint(transfer))
-    meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images), dsm=transfer is not None, inputs=inputs)))
+    inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images),
+                  transfer=tensor_fingerprint(transfer))
+    meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images),
+                                      dsm=transfer is not None, inputs=inputs)))
     out = Path(out_dir) if out_dir is not None else None
     ck = Checkpoint(out/'student_checkpoint.safetensors', meta) if out is not None else None # one atomic file
     start, history, best, t_spent = _student_resume(ck, algo, g, device)
@@ -226,12 +241,16 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     for epoch in bar:
         algo.train()
         order = torch.randperm(len(images), generator=g).to(device)
-        for lo in range(0, len(images), cfg.batch_size): running += algo.update(images[order[lo:lo + cfg.batch_size]], g)['loss']
+        for lo in range(0, len(images), cfg.batch_size): running += algo.update(images[order[lo:lo + cfg.batch_size]],
+                                                                                g)['loss']
         done = epoch + 1
         if done % cfg.eval_every == 0 or done == cfg.epochs:
-            best = _evaluate_student(algo, val, test, history, done, running.item()/(cfg.eval_every*algo.steps_per_epoch), best)
-            running.zero_(); bar.set_postfix(val=f"{history[-1]['val_acc']:.3f}", unseen=f"{select_evaluation(history)['test_acc']:.3f}")
-            if ck is not None and done < cfg.epochs: _student_checkpoint(ck, algo, g, best, done, history, time.time() - t0)
+            best = _evaluate_student(algo, val, test, history, done,
+                                     running.item()/(cfg.eval_every*algo.steps_per_epoch), best)
+            running.zero_()
+            bar.set_postfix(val=f"{history[-1]['val_acc']:.3f}", unseen=f"{select_evaluation(history)['test_acc']:.3f}")
+            if ck is not None and done < cfg.epochs: _student_checkpoint(ck, algo, g, best, done, history,
+                                                                         time.time() - t0)
     return _student_result(algo, history, best, time.time() - t0, out, meta)
 
 # %% ../nbs/10_evaluate.ipynb #9da8e312
@@ -240,7 +259,8 @@ def _student_result(algo:KDStudent, history:list, best:dict, seconds:float, out:
     sel = select_evaluation(history); algo.model.load_state_dict(best)
     res = StudentResult(sel['val_acc'], sel['test_acc'], sel['epoch'], history, seconds, algo.model.eval())
     if out is not None:
-        save_json(dict(meta, val_acc=res.val_acc, test_acc=res.test_acc, selected_epoch=res.selected_epoch, history=history,
+        save_json(dict(meta, val_acc=res.val_acc, test_acc=res.test_acc, selected_epoch=res.selected_epoch,
+                       history=history,
                        train_seconds=seconds, versions=versions()), out/'student.json')
         (out/'student_checkpoint.safetensors').unlink(missing_ok=True)
     return res
@@ -271,7 +291,8 @@ def row_settings(row:dict # a result row
         for k, x in v.items():
             if k not in SPEED_SETTINGS: walk(f'{prefix}.{k}' if prefix else k, x)
     if 'config' in row: walk('', row['config'])
-    if 'inputs' in row: walk('inputs', row['inputs']) # e.g. the teacher's key: rows of another teacher are another setting
+    # e.g. the teacher's key: rows of another teacher are another setting
+    if 'inputs' in row: walk('inputs', row['inputs'])
     return flat
 
 # %% ../nbs/10_evaluate.ipynb #8ed3bbd0
@@ -290,14 +311,17 @@ def setting_groups(rows:list # result rows
                   )->list:
     "`[(settings, rows)]`: `rows` split by the settings on which two rows of one method and test domain disagree (one group when none do)."
     flat, by_method = [row_settings(r) for r in rows], {}
-    for r, f in zip(rows, flat): by_method.setdefault((r['method'], r.get('test_domain')), []).append(f) # each domain has its own teacher
-    keys = [k for k in sorted({k for fs in by_method.values() for k in set().union(*fs) if len({f.get(k) for f in fs}) > 1},
+    # each domain has its own teacher
+    for r, f in zip(rows, flat): by_method.setdefault((r['method'], r.get('test_domain')), []).append(f)
+    keys = [k for k in sorted({k for fs in by_method.values() for k in set().union(*fs)
+                               if len({f.get(k) for f in fs}) > 1},
                               key=lambda k: (k.count('.'), k))]
     kept = []
     for k in keys: # leave out a setting the kept ones determine (DTLConfig's batch size follows from IPC)
         if not _determined(k, kept, flat): kept.append(k)
     vals = [tuple(f.get(k) for k in kept) for f in flat]
-    tops = [g for g in dict.fromkeys(vals) if not any(h != g and _fits(g, h) for h in vals)] # the most specific combinations
+    # the most specific combinations
+    tops = [g for g in dict.fromkeys(vals) if not any(h != g and _fits(g, h) for h in vals)]
     tops.sort(key=lambda g: tuple((x is None, type(x).__name__, x) for x in g))
     return [(dict(zip(kept, g)), [r for r, v in zip(rows, vals) if _fits(v, g)]) for g in tops]
 
@@ -309,12 +333,15 @@ def _check_one_setting(rows:list):
     "Raise (naming what differs) if `rows` hold several settings or repeat a (method, test domain, seed)."
     groups = setting_groups(rows)
     if len(groups) > 1:
-        raise ValueError(f'the rows come from {len(groups)} settings ({"; ".join(_describe(s) for s, _ in groups)}): one table would '
-                         'merge them; `results_tables` (or `ddg table`) prints a table per setting, or select the rows of one')
+        raise ValueError(f'the rows come from {len(groups)} settings ({"; ".join(_describe(s) for s, _ in groups)}): '
+                         'one table would '
+                         'merge them; `results_tables` (or `ddg table`) prints a table per setting, or select the rows '
+                         'of one')
     seen = {}
     for r in rows:
         k = tuple(r[x] for x in ROW_KEY)
-        if k in seen: raise ValueError(f'two rows for method {k[0]!r}, test domain {k[1]!r}, seed {k[2]} with the same settings')
+        if k in seen: raise ValueError(
+            f'two rows for method {k[0]!r}, test domain {k[1]!r}, seed {k[2]} with the same settings')
         seen[k] = r
 
 # %% ../nbs/10_evaluate.ipynb #762c5038
@@ -327,7 +354,10 @@ def results_tables(rows:list, # result rows, of one setting or several
     if len(groups) == 1: return results_table(rows, fmt, **kwargs)
     mark = {'markdown': '**{}**', 'csv': '# {}', 'latex': '% {}'}.get(fmt, '{}')
     methods = kwargs.pop('methods', None)
-    return '\n\n'.join(mark.format(_describe(s)) + '\n\n' + results_table(g, fmt, methods=[m for m in methods if any(r['method'] == m for r in g)] if methods else None, **kwargs)
+    return '\n\n'.join(mark.format(_describe(s)) + '\n\n' + results_table(g, fmt,
+                                                                          methods=[m for m in methods
+                                                                                   if any(r['method'] == m for r in g)]
+                                                                          if methods else None, **kwargs)
                         for s, g in groups)
 
 # %% ../nbs/10_evaluate.ipynb #defd1efa
@@ -344,7 +374,8 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
                   n_seeds:bool=False # add a `seeds` column: how many seeds each row averages (for tables whose rows differ)
                  )->str:
     "Methods × test domains (+ average) of `metric` in %, mean ± std over seeds, for rows of one setting (see `results_tables`)."
-    if fmt not in ('markdown', 'csv', 'latex'): raise ValueError(f"fmt must be 'markdown', 'csv' or 'latex', got {fmt!r}")
+    if fmt not in ('markdown', 'csv', 'latex'): raise ValueError(
+        f"fmt must be 'markdown', 'csv' or 'latex', got {fmt!r}")
     _check_one_setting(rows)
     methods = methods or list(dict.fromkeys(r['method'] for r in rows))
     domains = list(dict.fromkeys(r['test_domain'] for r in rows))
@@ -361,4 +392,5 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
         lines = [r'\begin{tabular}{l' + 'c'*(len(head) - 1) + '}', r'\toprule', ' & '.join(head) + r' \\', r'\midrule']
         lines += [' & '.join(c.replace('±', r'$\pm$').replace('_', r'\_') for c in r) + r' \\' for r in body]
         return '\n'.join(lines + [r'\bottomrule', r'\end{tabular}'])
-    return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' + '---:|'*(len(head) - 1)] + ['| ' + ' | '.join(r) + ' |' for r in body])
+    return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' + '---:|'*(len(head) - 1)]
+                     + ['| ' + ' | '.join(r) + ' |' for r in body])

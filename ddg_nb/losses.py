@@ -22,7 +22,8 @@ def style_loss(style:Style, # style of the images (one layer): m, s of shape [C]
     "`mean_c((m-m_t)^2)/d_m + mean_c((s-s_t)^2)/d_s` with `d = std_c(target)^2` (population std) when normalized, else 1."
     lm, ls = (style.m - target.m).square().mean(-1), (style.s - target.s).square().mean(-1)
     if not normalized: return lm + ls
-    if target.m.shape[-1] < 2: raise ValueError('the normalized style loss needs at least 2 channels (it divides by their std)')
+    if target.m.shape[-1] < 2: raise ValueError(
+        'the normalized style loss needs at least 2 channels (it divides by their std)')
     return lm / (target.m.var(-1, correction=0) + _EPS) + ls / (target.s.var(-1, correction=0) + _EPS)
 
 # %% ../nbs/05_losses.ipynb #1ad8afbb
@@ -45,7 +46,8 @@ def _per_domain(x)->list:
     return list(x.values()) if isinstance(x, dict) else list(x)
 
 # %% ../nbs/05_losses.ipynb #707b85df
-def _stacked(x)->bool: return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], Style) # [Style([E,C]) per layer]
+# [Style([E,C]) per layer]
+def _stacked(x)->bool: return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], Style)
 
 # %% ../nbs/05_losses.ipynb #13c9a728
 def per_style_loss(domain_styles, # E x [Style per layer] (list or dict), or stacked: [Style(m [E,C], s [E,C]) per layer]
@@ -54,14 +56,18 @@ def per_style_loss(domain_styles, # E x [Style per layer] (list or dict), or sta
                    per_layer:bool=False # return the [E, L] terms instead of their sum
                   )->torch.Tensor:
     "Eq. 9 (eq. 7 if not `normalized`): the style loss of each transferred copy against its domain, summed over layers and domains."
-    if _stacked(domain_styles) and _stacked(domain_targets): # the form one fused teacher pass gives: no restacking per step
+    # the form one fused teacher pass gives: no restacking per step
+    if _stacked(domain_styles) and _stacked(domain_targets):
         _check_layers(domain_styles, domain_targets, 'per_style_loss')
         v = torch.stack([style_loss(s, t, normalized) for s, t in zip(domain_styles, domain_targets)], 1) # [E,L]
         return v if per_layer else v.sum()
-    if isinstance(domain_styles, dict) and isinstance(domain_targets, dict) and list(domain_styles) != list(domain_targets):
-        raise ValueError(f'per_style_loss: domains {list(domain_styles)} against targets of domains {list(domain_targets)}')
+    if isinstance(domain_styles, dict) and isinstance(domain_targets, dict) and list(domain_styles) != list(
+        domain_targets):
+        raise ValueError(
+            f'per_style_loss: domains {list(domain_styles)} against targets of domains {list(domain_targets)}')
     ss, ts = _per_domain(domain_styles), _per_domain(domain_targets)
-    if len(ss) != len(ts) or not ss: raise ValueError(f'per_style_loss: styles of {len(ss)} domains against targets of {len(ts)} domains')
+    if len(ss) != len(ts) or not ss: raise ValueError(
+        f'per_style_loss: styles of {len(ss)} domains against targets of {len(ts)} domains')
     for s, t in zip(ss, ts): _check_layers(s, t, 'per_style_loss')
     stack = lambda ds, l: Style(torch.stack([d[l].m for d in ds]), torch.stack([d[l].s for d in ds]))  # [E,C]
     v = torch.stack([style_loss(stack(ss, l), stack(ts, l), normalized) for l in range(len(ts[0]))], 1)  # [E,L]
@@ -73,7 +79,8 @@ def ce_loss(logits:torch.Tensor, # [E*B, K] teacher logits of E consecutive segm
            )->torch.Tensor:
     "Eq. 10-11: cross-entropy, mean over the images of each segment, summed over the E segments."
     e, r = divmod(len(logits), len(labels))
-    if r or e == 0: raise ValueError(f'ce_loss: {len(logits)} logits are not a whole number of segments of {len(labels)} labels')
+    if r or e == 0: raise ValueError(
+        f'ce_loss: {len(logits)} logits are not a whole number of segments of {len(labels)} labels')
     return F.cross_entropy(logits, labels.repeat(e)) * e
 
 # %% ../nbs/05_losses.ipynb #7724b7e7
@@ -96,10 +103,12 @@ def dtl_loss(logits:torch.Tensor, # [B,K] teacher logits of the synthetic images
     if logits_psi is None: # S only (eq. 8 and 10): the copies' terms are zero and left out
         E = targets[0].m.shape[0] if _stacked(targets) else len(_per_domain(targets))
         zero, per = logits.new_zeros(()), logits.new_zeros(E, len(avg))
-        terms, beta_ce, beta_per_style = {'ce': ce_loss(logits, labels), 'ce_psi': zero, 'avg_style': avg.sum(), 'per_style': zero}, 0., 0.
+        terms, beta_ce, beta_per_style = {'ce': ce_loss(logits, labels), 'ce_psi': zero, 'avg_style': avg.sum(),
+                                          'per_style': zero}, 0., 0.
     else:
         per = per_style_loss(styles_psi, targets, normalized, per_layer=True)
-        terms = {'ce': ce_loss(logits, labels), 'ce_psi': ce_loss(logits_psi, labels), 'avg_style': avg.sum(), 'per_style': per.sum()}
+        terms = {'ce': ce_loss(logits, labels), 'ce_psi': ce_loss(logits_psi, labels), 'avg_style': avg.sum(),
+                 'per_style': per.sum()}
     weights = {'ce': alpha_ce, 'ce_psi': beta_ce, 'avg_style': alpha_style, 'per_style': beta_per_style}
     total = sum(w * terms[k] for k, w in weights.items() if w != 0)
     if not torch.is_tensor(total): total = logits.new_zeros(())
@@ -123,8 +132,10 @@ def bn_statistic_loss(bns, # the BN layers whose running statistics are the targ
                      )->torch.Tensor:
     "SRe2L's BN loss: `||batch mean - running_mean||_2 + ||batch var - running_var||_2` per layer, summed, first layer weighted."
     bns = bn_layers(bns) if isinstance(bns, nn.Module) else list(bns)
-    if len(bns) != len(stats): raise ValueError(f'bn_statistic_loss: {len(bns)} BN layers but statistics of {len(stats)} layers')
-    if any(bn.running_mean is None for bn in bns): raise ValueError('bn_statistic_loss needs BN layers with running statistics (track_running_stats=True)')
+    if len(bns) != len(stats): raise ValueError(
+        f'bn_statistic_loss: {len(bns)} BN layers but statistics of {len(stats)} layers')
+    if any(bn.running_mean is None for bn in bns): raise ValueError(
+        'bn_statistic_loss needs BN layers with running statistics (track_running_stats=True)')
     v = []
     for bn, (mu, var) in zip(bns, stats):
         mean, bvar = batch_mean_var(mu, var)

@@ -32,7 +32,10 @@ class SmallCNN(nn.Sequential):
                  widths:tuple=(16, 32, 64, 128), # channels of each stage
                  in_chans:int=3):
         layers, c = [], in_chans
-        for w in widths: layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True), nn.MaxPool2d(2)]; c = w
+        for w in widths:
+            layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(inplace=True),
+                       nn.MaxPool2d(2)]
+            c = w
         super().__init__(nn.Sequential(*layers), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(c, n_classes))
         self.pretrained_cfg = dict(mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
@@ -48,7 +51,8 @@ def _efficientnet_lite0_state_dict(model:nn.Module)->dict:
     dst = model.state_dict()
     if len(src) != len(dst): raise ValueError(f'{path}: {len(src)} tensors, timm tf_efficientnet_lite0 has {len(dst)}')
     for (ks, vs), (kd, vd) in zip(src.items(), dst.items()):
-        if vs.shape != vd.shape: raise ValueError(f'{path}: {ks} has shape {tuple(vs.shape)}, timm {kd} expects {tuple(vd.shape)}')
+        if vs.shape != vd.shape: raise ValueError(
+            f'{path}: {ks} has shape {tuple(vs.shape)}, timm {kd} expects {tuple(vd.shape)}')
     return dict(zip(dst.keys(), src.values()))
 
 # %% ../nbs/03_models.ipynb #f3558911
@@ -63,12 +67,14 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
     "Create a classifier with BatchNorm layers; `pretrained` loads ImageNet weights and replaces the head."
     if n_classes < 1: raise ValueError(f'n_classes must be >= 1, got {n_classes}')
     if name == 'small_cnn':
-        if pretrained: raise ValueError("small_cnn has no pretrained weights: use pretrained=False, or 'efficientnet_lite0'")
+        if pretrained: raise ValueError(
+            "small_cnn has no pretrained weights: use pretrained=False, or 'efficientnet_lite0'")
         return SmallCNN(n_classes, **kwargs)
     import timm
     timm_name = _TIMM_NAMES.get(name, name)
     if not timm.is_model(timm_name):
-        raise ValueError(f"unknown model {name!r}: use 'small_cnn', 'efficientnet_lite0' or a timm name such as 'resnet18' "
+        raise ValueError(
+            f"unknown model {name!r}: use 'small_cnn', 'efficientnet_lite0' or a timm name such as 'resnet18' "
                          f"(timm.list_models() lists {len(timm.list_models())})")
     if name == 'efficientnet_lite0' and pretrained:
         model = timm.create_model(timm_name, pretrained=False, **kwargs)
@@ -78,7 +84,8 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
         try: model = timm.create_model(timm_name, pretrained=pretrained, num_classes=n_classes, **kwargs)
         except Exception as e:
             if not pretrained: raise
-            raise RuntimeError(f"could not get timm's ImageNet weights for {name!r} ({type(e).__name__}); this machine looks offline. "
+            raise RuntimeError(
+                f"could not get timm's ImageNet weights for {name!r} ({type(e).__name__}); this machine looks offline. "
                                "Use pretrained=False, or 'efficientnet_lite0', whose weights ship in a PyPI package.") from e
     if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         raise ValueError(f'{name} has no BatchNorm layer; ddg_nb reads style statistics at BN inputs')
@@ -127,7 +134,8 @@ class TeacherConfig:
         for k in ['eval_every', 'checkpoint_every', 'weight_decay']:
             if getattr(self, k) < 0: raise ValueError(f'TeacherConfig.{k} must be >= 0, got {getattr(self, k)}')
         if not self.lr > 0: raise ValueError(f'TeacherConfig.lr must be > 0, got {self.lr}')
-        if not 0 < self.holdout_fraction < 1: raise ValueError(f'TeacherConfig.holdout_fraction must be in (0, 1), got {self.holdout_fraction}')
+        if not 0 < self.holdout_fraction < 1: raise ValueError(
+            f'TeacherConfig.holdout_fraction must be in (0, 1), got {self.holdout_fraction}')
 
 # %% ../nbs/03_models.ipynb #a7189f24
 TEACHER_PRESETS = {
@@ -135,9 +143,11 @@ TEACHER_PRESETS = {
                            weight_decay=0., freeze_bn=True, eval_every=500, checkpoint_every=500),
     'cpu': TeacherConfig(model='small_cnn', pretrained=False, image_size=32, steps=800, batch_size=32, lr=1e-3,
                          weight_decay=0., freeze_bn=False, eval_every=200, checkpoint_every=200),
-    'cpu-pretrained': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=32, steps=200, batch_size=32, lr=1e-3,
+    'cpu-pretrained': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=32, steps=200,
+                                    batch_size=32, lr=1e-3,
                                     weight_decay=0., freeze_bn=True, eval_every=50, checkpoint_every=100),
-    'cpu-pacs': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=64, steps=400, batch_size=32, lr=3e-4,
+    'cpu-pacs': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=64, steps=400, batch_size=32,
+                              lr=3e-4,
                               weight_decay=0., freeze_bn=True, eval_every=100, checkpoint_every=100),
 }
 
@@ -146,7 +156,8 @@ def teacher_config(preset:str='cpu', # one of `TEACHER_PRESETS`
                    **overrides # fields to change
                   )->TeacherConfig:
     "A preset's `TeacherConfig` with `overrides`; unknown names are rejected with the known ones."
-    if preset not in TEACHER_PRESETS: raise ValueError(f'unknown teacher preset {preset!r}; known: {sorted(TEACHER_PRESETS)}')
+    if preset not in TEACHER_PRESETS: raise ValueError(
+        f'unknown teacher preset {preset!r}; known: {sorted(TEACHER_PRESETS)}')
     known = {f.name for f in dataclasses.fields(TeacherConfig)}
     bad = sorted(set(overrides) - known)
     if bad: raise ValueError(f'unknown TeacherConfig field(s) {bad}; known: {sorted(known)}')
@@ -188,7 +199,8 @@ class Teacher:
     version:str|None=None # the ddg_nb version that trained it
     def identity(self)->dict:
         "What decided this teacher: configuration, dataset, classes, domains, the data's fingerprint and the ddg_nb version."
-        return dict(config=asdict(self.config), dataset=self.dataset, classes=list(self.classes), seen_domains=list(self.seen_domains),
+        return dict(config=asdict(self.config), dataset=self.dataset, classes=list(self.classes),
+                    seen_domains=list(self.seen_domains),
                     test_domain=self.test_domain, data=self.data, version=self.version)
     @property
     def key(self)->str: return settings_hash(self.identity()) # what stages computed from this teacher record
@@ -198,7 +210,7 @@ class Teacher:
 
 # %% ../nbs/03_models.ipynb #f1e6be95
 def _seen_data(dataset, splits, test_domain:str, size:int)->tuple:
-    "Preloaded uint8 images (decoded once, at `size`): per seen domain train and validation sets, and the unseen test set."
+    "Preloaded uint8 images (decoded once, at `size`): per seen domain train and validation sets, and the unseen test."
     pre = lambda d, idx: dataset.subset(d, idx, preload=size)
     return ({d: pre(d, idx) for d, idx in splits.train.items()}, {d: pre(d, idx) for d, idx in splits.val.items()},
             pre(test_domain, splits.test))
@@ -225,7 +237,8 @@ def _teacher_from(file:Path, t:dict, rec:dict, device=None, channels_last:bool|N
     if channels_last is not None: cfg = dataclasses.replace(cfg, channels_last=channels_last)
     model = create_model(cfg.model, len(rec['classes']), pretrained=False)
     try: model.load_state_dict(t)
-    except RuntimeError as e: raise ValueError(f'{file}: the weights do not fit {cfg.model} ({e}); delete it to train again') from e
+    except RuntimeError as e: raise ValueError(
+        f'{file}: the weights do not fit {cfg.model} ({e}); delete it to train again') from e
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last)
     return Teacher(model.to(get_device(device)).eval(), cfg, rec['dataset'], rec['classes'], rec['seen_domains'],
                    rec['test_domain'], rec['history'], rec['metrics'], rec.get('data'), rec.get('version'))
@@ -242,7 +255,7 @@ def load_teacher(path:str|Path, # folder written by `train_teacher`
 
 # %% ../nbs/03_models.ipynb #c41f591e
 class ERMTeacher:
-    "ERM on the seen domains: the model, Adam, and DomainBed's augmentation batched on the device; `update` is one step."
+    "ERM on the seen domains: model, Adam, and DomainBed's augmentation batched on the device; `update` is one step."
     def __init__(self, n_classes:int, cfg:TeacherConfig, device):
         from ddg_nb.data import BatchAugment, batch_test_transform
         self.cfg, m = cfg, create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
@@ -267,7 +280,8 @@ def update(self, x:torch.Tensor, # uint8 images `[N,3,H,W]` on the device
     return {'loss': loss.detach()}
 
 # %% ../nbs/03_models.ipynb #6d17d0af
-def _teacher_checkpoint(ck:Checkpoint, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, step:int, history:list):
+def _teacher_checkpoint(ck:Checkpoint, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, step:int,
+                        history:list):
     _check_teacher(algo, 0., step, ck) # the weights: the loss was checked at the last evaluation
     t, groups = optimizer_state_tensors(algo.opt)
     t.update({f'model.{k}': v for k, v in algo.model.state_dict().items()})
@@ -282,11 +296,14 @@ def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_au
     t, st = saved
     try:
         algo.model.load_state_dict({k[6:]: v for k, v in t.items() if k.startswith('model.')})
-        load_optimizer_state(algo.opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')}, st['param_groups'])
+        load_optimizer_state(algo.opt, {k: v.to(device) for k, v in t.items() if k.startswith('opt.')},
+                             st['param_groups'])
         torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
         if g_aug is not g: g_aug.set_state(t['rng.augment'])
         _logger.info(f'teacher: resumed at step {st["step"]} from {ck.path}'); return st['step'], st['history']
-    except (KeyError, RuntimeError) as e: warnings.warn(f'{ck.path}: unreadable checkpoint ({e}); starting over'); return 0, []
+    except (KeyError, RuntimeError) as e:
+        warnings.warn(f'{ck.path}: unreadable checkpoint ({e}); starting over')
+        return 0, []
 
 # %% ../nbs/03_models.ipynb #6d74bcee
 def _teacher_identity(dataset, test_domain:str, cfg:TeacherConfig)->tuple:
@@ -295,14 +312,16 @@ def _teacher_identity(dataset, test_domain:str, cfg:TeacherConfig)->tuple:
     splits = domainbed_splits(dataset, test_domain, holdout_fraction=cfg.holdout_fraction, seed=cfg.split_seed)
     seen = [d for d in dataset.domains if d != splits.test_domain]
     return splits, dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen,
-                        test_domain=splits.test_domain, data=data_fingerprint(dataset.files, dataset.path), version=ddg_nb.__version__)
+                        test_domain=splits.test_domain, data=data_fingerprint(dataset.files, dataset.path),
+                        version=ddg_nb.__version__)
 
 # %% ../nbs/03_models.ipynb #3450595a
 def teacher_stage(out_dir:str|Path, # the teacher's folder
                   want:dict # `_teacher_identity`'s identity
                  )->Stage:
     "The teacher's stage: `out_dir/teacher.safetensors`, identified by its settings, domains and data."
-    return Stage('teacher', Path(out_dir), {k: v for k, v in want.items() if k not in ('data', 'version')}, data=want['data'])
+    return Stage('teacher', Path(out_dir), {k: v for k, v in want.items() if k not in ('data', 'version')},
+                 data=want['data'])
 
 # %% ../nbs/03_models.ipynb #1294bf46
 def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
@@ -319,7 +338,8 @@ def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
 # %% ../nbs/03_models.ipynb #fe77d7d5
 def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):
     "Stop if the loss or a weight is NaN or inf, naming the step, what is kept and what to do."
-    bad = ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(dict(algo.model.named_parameters()))[:2]
+    bad = [] if math.isfinite(loss) else [f'the loss became {loss}']
+    bad += check_tensors(dict(algo.model.named_parameters()))[:2]
     if not bad: return
     kept = f'the last good checkpoint is kept in {ck.path}' if ck is not None and ck.path.exists() else 'no checkpoint was kept'
     raise FloatingPointError(f'teacher stopped at step {step}: {"; ".join(bad)}; {kept}; lower lr')
@@ -350,14 +370,19 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     ck = stage.checkpoint if stage is not None else None # one atomic file, of this run
     start, history = _teacher_resume(ck, algo, g, g_aug, device)
     t0, running, n_since = time.time(), torch.zeros((), device=device), 0
-    bar = tqdm(range(start, cfg.steps), desc=f'teacher (test: {splits.test_domain})', disable=not progress, initial=start, total=cfg.steps)
+    bar = tqdm(range(start, cfg.steps), desc=f'teacher (test: {splits.test_domain})', disable=not progress,
+               initial=start, total=cfg.steps)
     for step in bar:
         xb, yb = _sample_batch(train, cfg.batch_size, g)
-        running += algo.update(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True), g_aug)['loss']; n_since += 1
+        running += algo.update(xb.to(device, non_blocking=True), yb.to(device, non_blocking=True), g_aug)['loss']
+        n_since += 1
         done = step + 1
         if (cfg.eval_every and done % cfg.eval_every == 0) or done == cfg.steps:
-            history.append(_teacher_eval(algo, val, test, done, running.item()/n_since, ck)); running.zero_(); n_since = 0
-            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val=f"{history[-1]['val_acc']:.3f}", unseen=f"{history[-1]['test_acc']:.3f}")
+            history.append(_teacher_eval(algo, val, test, done, running.item()/n_since, ck))
+            running.zero_()
+            n_since = 0
+            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", val=f"{history[-1]['val_acc']:.3f}",
+                            unseen=f"{history[-1]['test_acc']:.3f}")
         if ck is not None and cfg.checkpoint_every and done % cfg.checkpoint_every == 0 and done < cfg.steps:
             _teacher_checkpoint(ck, algo, g, g_aug, done, history)
         if on_step is not None: on_step(done)
@@ -367,7 +392,9 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
 def _teacher_result(algo:ERMTeacher, want:dict, history:list, seconds:float, stage:Stage|None)->Teacher:
     "The trained teacher, saved as its stage's unit (weights and record) when there is one; the checkpoint is removed."
     last, w = history[-1], want
-    teacher = Teacher(algo.model.eval(), algo.cfg, w['dataset'], w['classes'], w['seen_domains'], w['test_domain'], history,
-                      dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=seconds), w['data'], w['version'])
+    teacher = Teacher(algo.model.eval(), algo.cfg, w['dataset'], w['classes'], w['seen_domains'], w['test_domain'],
+                      history,
+                      dict(val_acc=last['val_acc'], test_acc=last['test_acc'], train_seconds=seconds), w['data'],
+                      w['version'])
     if stage is not None: stage.save(algo.model.state_dict(), teacher.record())
     return teacher

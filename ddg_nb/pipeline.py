@@ -16,7 +16,8 @@ from .style import domain_styles, style_tensors, styles_from_tensors
 from .stage import Stage
 from .dtl import DTLConfig, train_dtl, sample_real_images
 from .relabel import RelabelConfig
-from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation, results_table, results_tables)
+from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation,
+                             results_table, results_tables)
 
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'ABLATIONS', 'CPU_BASELINES', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method',
@@ -47,7 +48,8 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
         if not self.seeds: raise ValueError('ExperimentConfig.seeds is empty')
-        if self.dtl_init not in ('real', 'noise'): raise ValueError(f"ExperimentConfig.dtl_init must be 'real' or 'noise', got {self.dtl_init!r}")
+        if self.dtl_init not in ('real', 'noise'): raise ValueError(
+            f"ExperimentConfig.dtl_init must be 'real' or 'noise', got {self.dtl_init!r}")
         if not 0 <= self.dsm_p <= 1: raise ValueError(f'ExperimentConfig.dsm_p must be in [0, 1], got {self.dsm_p}')
         if self.jobs < 1: raise ValueError(f'ExperimentConfig.jobs must be >= 1, got {self.jobs}')
         unknown = [m for m in self.methods if m not in METHODS]
@@ -98,7 +100,8 @@ class StageContext:
     def norm(self)->tuple: return model_mean_std(self.teacher.model)
     def real_images(self)->torch.Tensor:
         "`ipc` random training images per class of the seen domains (this seed's draw), class-major."
-        return sample_real_images(self.dataset, self.splits, self.config.ipc, self.config.teacher.image_size, *self.norm, seed=self.seed)[0]
+        return sample_real_images(self.dataset, self.splits, self.config.ipc, self.config.teacher.image_size,
+                                  *self.norm, seed=self.seed)[0]
     def dtl(self, styles:dict|None=None, # the style targets (default: every seen domain's)
             folder:str='dtl', # sub-folder of the artifact
             **overrides # `DTLConfig` fields (e.g. `transfer=False`, `normalized=False` for the ablations)
@@ -109,10 +112,13 @@ class StageContext:
             cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
             init = self.real_images() if self.config.dtl_init == 'real' else 'noise'
             t0 = time.time()
-            self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes), self.config.ipc, init=init,
-                                       image_size=self.config.teacher.image_size, config=cfg, out_dir=self.folder/folder,
+            self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes),
+                                       self.config.ipc, init=init,
+                                       image_size=self.config.teacher.image_size, config=cfg,
+                                       out_dir=self.folder/folder,
                                        device=self.config.device, progress=True)
-            self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {folder} ready ({time.time() - t0:.0f} s)')
+            self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {folder} ready '
+                          f'({time.time() - t0:.0f} s)')
         return self._dtl[key]
 
 # %% ../nbs/12_pipeline.ipynb #19b8ae72
@@ -126,7 +132,8 @@ register_method('erm', 'ERM on all real training images of the seen domains (upp
 def _random(ctx): return ctx.real_images(), None, 0
 
 # %% ../nbs/12_pipeline.ipynb #b0b0e8cb
-@register_method('random+dsm', "the same random real images, relabelled through DTL's psi with domain style mixing", uses=DTL_USES)
+@register_method('random+dsm', "the same random real images, relabelled through DTL's psi with domain style mixing",
+                 uses=DTL_USES)
 def _random_dsm(ctx): psi = ctx.dtl().transfer; return ctx.real_images(), psi, _n_params(psi)
 
 # %% ../nbs/12_pipeline.ipynb #802ac85d
@@ -153,15 +160,20 @@ def ablation_method(name:str)->str:
 # %% ../nbs/12_pipeline.ipynb #dc9dbfbb
 def _per_domain_sets(ctx, normalized:bool)->torch.Tensor:
     "One DTL set without psi per seen domain (its own style as the target), class-major over all domains."
-    sets = [ctx.dtl({d: st}, f'dtl-per-style{"" if normalized else "-raw"}/{d}', transfer=False, normalized=normalized).images
+    sets = [ctx.dtl({
+        d: st}, f'dtl-per-style{"" if normalized else "-raw"}/{d}', transfer=False, normalized=normalized).images
             for d, st in ctx.styles.items()]
     K, ipc = len(ctx.dataset.classes), ctx.config.ipc
     return torch.stack([x.view(K, ipc, *x.shape[1:]) for x in sets], 1).flatten(0, 2) # [K, E, ipc, ...] -> class-major
 
 # %% ../nbs/12_pipeline.ipynb #52aa25e4
-register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, False), None, 0))
-register_method('dtl/per-style', ABLATIONS['per-style'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
-register_method('dtl/no-psi', ABLATIONS['no-psi'], uses=DTL_USES)(lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
+register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx,
+                                                                                                              False),
+                                                                                             None, 0))
+register_method('dtl/per-style', ABLATIONS['per-style'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, True), None,
+                                                                                     0))
+register_method('dtl/no-psi', ABLATIONS['no-psi'], uses=DTL_USES)(lambda ctx: (ctx.dtl(folder='dtl-no-psi',
+                                                                                       transfer=False).images, None, 0))
 register_method('dtl/no-dsm', ABLATIONS['no-dsm'], uses=DTL_USES, dsm_mix=False)(METHODS['dtl+dsm'].make)
 register_method('dtl/dsm', ABLATIONS['dsm'], same_as='dtl+dsm', uses=DTL_USES)(METHODS['dtl+dsm'].make)
 
@@ -179,7 +191,8 @@ def _domain_teachers(ctx)->dict:
     "One teacher per seen domain (BN trained), trained once per test domain."
     from ddg_nb.baselines import train_domain_teachers
     cfg = dataclasses.replace(ctx.config.teacher, freeze_bn=False)
-    return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg, out_dir=ctx.folder.parent.parent/'domain_teachers',
+    return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg,
+                                                         out_dir=ctx.folder.parent.parent/'domain_teachers',
                                                          device=ctx.config.device, progress=False).items()}
 
 # %% ../nbs/12_pipeline.ipynb #aae85133
@@ -190,22 +203,28 @@ def _baseline(name:str, per_domain:bool):
         entry = baselines.get_recover(name); cfg = ctx.config
         hp = dict(cfg.baselines.get(name, {}))
         size, K = cfg.teacher.image_size, len(ctx.dataset.classes)
-        want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp, teacher=asdict(cfg.teacher))
-        stage = lambda folder, name, n, **more: Stage(name, folder, dict(want, **more), inputs=dict(teacher=ctx.teacher.key),
+        want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp,
+                    teacher=asdict(cfg.teacher))
+        stage = lambda folder, name, n, **more: Stage(name, folder, dict(want, **more),
+                                                      inputs=dict(teacher=ctx.teacher.key),
                                                       shapes={'labels': [n]}) # n images
         def run():
             if not per_domain:
-                real = baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm)[:2] if entry.needs_real_images else None
+                real = baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm)[
+                    :2] if entry.needs_real_images else None
                 return entry.recover(ctx.teacher.model, K, cfg.ipc, size, real=real, seed=ctx.seed, **hp)
             teachers = _domain_teachers(ctx)
-            extra = ({d: dict(real=baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm, domains=[d])[:2]) for d in teachers}
+            extra = ({d: dict(real=baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm, domains=[d])[:2])
+                      for d in teachers}
                      if entry.needs_real_images else None)
-            each = lambda d, seed, make: _cached(stage(folder/'domains', d, K*cfg.ipc, domain=d, seed=seed), make) # resume per domain
+            # resume per domain
+            each = lambda d, seed, make: _cached(stage(folder/'domains', d, K*cfg.ipc, domain=d, seed=seed), make)
             x, y, _ = baselines.per_domain(lambda t, ipc, seed, **kw: entry.recover(t, K, ipc, size, seed=seed, **kw),
                                            teachers, cfg.ipc, extra, seed=ctx.seed, cache=each, **hp)
             return x, y
         folder = ctx.folder/(name + ('-per-domain' if per_domain else ''))
-        images, _ = _cached(stage(folder, 'distilled', K*cfg.ipc*(len(ctx.splits.train) if per_domain else 1)), run, ctx.log)
+        images, _ = _cached(stage(folder, 'distilled', K*cfg.ipc*(len(ctx.splits.train) if per_domain else 1)), run,
+                            ctx.log)
         return images, None, 0
     return make
 
@@ -215,7 +234,8 @@ def _register_baselines():
     for name in baselines.RECOVERS:
         uses = (f'baselines.{name}',)
         register_method(name, f'{name} across domains: one teacher of all seen domains (BN frozen), one set', uses=uses)(_baseline(name, False))
-        register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain', uses=uses)(_baseline(name, True))
+        register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain',
+                        uses=uses)(_baseline(name, True))
 _register_baselines()
 
 # %% ../nbs/12_pipeline.ipynb #c2e239a9
@@ -266,18 +286,25 @@ CPU_BASELINES = {'sre2l': dict(iterations=200), 'gvbsm': dict(iterations=200), '
 
 # %% ../nbs/12_pipeline.ipynb #57b7c930
 PRESETS = {
-    'cpu': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu-pretrained']), student=asdict(STUDENT_PRESETS['cpu-pretrained']),
-                dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
+    'cpu': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu-pretrained']),
+                student=asdict(STUDENT_PRESETS['cpu-pretrained']),
+                dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01,
+                         log_every=10),
                 relabel=dict(scale=(0.7, 1.), cutmix_p=0.), baselines=CPU_BASELINES),
-    'demo': dict(dataset='StyleShapes', jobs=2, teacher={**asdict(TEACHER_PRESETS['cpu-pretrained']), 'steps': 100, 'eval_every': 50},
+    'demo': dict(dataset='StyleShapes', jobs=2,
+                 teacher={**asdict(TEACHER_PRESETS['cpu-pretrained']), 'steps': 100, 'eval_every': 50},
                  student={**asdict(STUDENT_PRESETS['cpu-pretrained']), 'epochs': 30},
-                 dtl=dict(batch_size=10, batching='mixed', iterations=30, steps_per_visit=15, lr_images=0.01, log_every=10),
+                 dtl=dict(batch_size=10, batching='mixed', iterations=30, steps_per_visit=15, lr_images=0.01,
+                          log_every=10),
                  relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
-    'cpu-scratch': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu']), student=asdict(STUDENT_PRESETS['cpu']),
+    'cpu-scratch': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu']),
+                        student=asdict(STUDENT_PRESETS['cpu']),
                         dtl=dict(batch_size=10, iterations=300, steps_per_visit=100, lr_images=0.01, log_every=25),
                         relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
-    'cpu-pacs': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['cpu-pacs']), student=asdict(STUDENT_PRESETS['cpu-pacs']),
-                     dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01, log_every=10),
+    'cpu-pacs': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['cpu-pacs']),
+                     student=asdict(STUDENT_PRESETS['cpu-pacs']),
+                     dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01,
+                              log_every=10),
                      relabel=dict(scale=(0.7, 1.), cutmix_p=0.), baselines=CPU_BASELINES),
     'paper': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['paper']), student=asdict(STUDENT_PRESETS['paper']),
                   dtl=dict(batch_size=10, iterations=1000, steps_per_visit=500, lr_images=0.05, log_every=50),
@@ -305,20 +332,24 @@ def experiment_config(preset:str='cpu', # one of `PRESETS`
     base, over = _nest(PRESETS[preset]), _nest(overrides)
     top = set(ExperimentConfig.__dataclass_fields__) - set(_STAGES)
     for k in over:
-        if k not in top and k not in _STAGES: raise ValueError(f'unknown configuration key {k!r}; known: {", ".join(sorted(top | set(_STAGES)))}')
+        if k not in top and k not in _STAGES: raise ValueError(
+            f'unknown configuration key {k!r}; known: {", ".join(sorted(top | set(_STAGES)))}')
     fields = ExperimentConfig.__dataclass_fields__
     over = {k: v if k in _STAGES else _coerce(k, v, fields[k].type) for k, v in over.items()}
     ipc = over.get('ipc', base.get('ipc', fields['ipc'].default))
     if 'ipc' in over.get('dtl', {}) and _coerce('dtl.ipc', over['dtl']['ipc'], 'int') != ipc:
-        raise ValueError(f"dtl.ipc={over['dtl']['ipc']!r} differs from ipc={ipc}: set ipc (DTL's IPC is the experiment's)")
+        raise ValueError(
+            f"dtl.ipc={over['dtl']['ipc']!r} differs from ipc={ipc}: set ipc (DTL's IPC is the experiment's)")
     stages = {}
     for s, cls in _STAGES.items():
         merged = {**base.get(s, {}), **over.get(s, {})}
         bad = set(merged) - set(cls.__dataclass_fields__)
-        if bad: raise ValueError(f'unknown key(s) {", ".join(f"{s}.{b}" for b in sorted(bad))}; {s} has: {", ".join(cls.__dataclass_fields__)}')
+        if bad: raise ValueError(f'unknown key(s) {", ".join(f"{s}.{b}" for b in sorted(bad))}; {s} has: '
+                                 f'{", ".join(cls.__dataclass_fields__)}')
         typed = {k: _coerce(f'{s}.{k}', v, cls.__dataclass_fields__[k].type) for k, v in over.get(s, {}).items()}
         stages[s] = cls(**{**merged, **typed})
-    flat = {k: copy.deepcopy(v) for k, v in {**base, **over}.items() if k not in _STAGES} # a config never shares a preset's dicts
+    # a config never shares a preset's dicts
+    flat = {k: copy.deepcopy(v) for k, v in {**base, **over}.items() if k not in _STAGES}
     return ExperimentConfig(**flat, **stages)
 
 # %% ../nbs/12_pipeline.ipynb #25047855
@@ -332,8 +363,10 @@ def load_config(path:str|Path, # a .json or .yaml/.yml file of overrides (may na
         if p.suffix in ('.yaml', '.yml'):
             import yaml; d = yaml.safe_load(p.read_text()) or {}
         else: d = json.loads(p.read_text())
-    except Exception as e: raise ValueError(f'{p} is not valid {"YAML" if p.suffix != ".json" else "JSON"}: {e}') from None
-    if not isinstance(d, dict): raise ValueError(f'{p}: expected a mapping of configuration keys, got {type(d).__name__}')
+    except Exception as e: raise ValueError(
+        f'{p} is not valid {"YAML" if p.suffix != ".json" else "JSON"}: {e}') from None
+    if not isinstance(d, dict): raise ValueError(
+        f'{p}: expected a mapping of configuration keys, got {type(d).__name__}')
     preset = overrides.pop('preset', d.pop('preset', 'cpu'))
     return experiment_config(preset, **_merge(_nest(d), _nest(overrides)))
 
@@ -373,12 +406,14 @@ def _logged(log:logging.Logger):
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     "The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage `folder/style_bank.safetensors`."
     size = teacher.config.image_size
-    stage = Stage('style_bank', folder, dict(seen_domains=list(splits.train), image_size=size), inputs=dict(teacher=teacher.key))
+    stage = Stage('style_bank', folder, dict(seen_domains=list(splits.train), image_size=size),
+                  inputs=dict(teacher=teacher.key))
     done, why = stage.status()
     if log: log.info(f'{splits.test_domain}: {why}')
     if done: t, rec = stage.load(); return styles_from_tensors(t, rec['domains'], rec['n_layers'])
     t0 = time.time(); mean, std = model_mean_std(teacher.model)
-    data = {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size) for d, idx in splits.train.items()}
+    data = {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size)
+            for d, idx in splits.train.items()}
     styles = domain_styles(teacher.model, data, progress=False)
     t, meta = style_tensors(styles); stage.save(t, dict(meta, seconds=time.time() - t0))
     if log: log.info(f'{splits.test_domain}: style bank of {len(styles)} domains ({time.time() - t0:.0f} s)')
@@ -391,11 +426,14 @@ def _erm_row(ctx:StageContext, cfg:ExperimentConfig)->dict:
     if (s.model, s.pretrained, s.image_size) == (t.model, t.pretrained, t.image_size): teacher = ctx.teacher
     else:
         erm = dataclasses.replace(t, model=s.model, pretrained=s.pretrained, image_size=s.image_size, seed=ctx.seed)
-        teacher = train_teacher(ctx.dataset, ctx.splits.test_domain, erm, out_dir=ctx.folder.parent/'erm', device=cfg.device) # any IPC
+        # any IPC
+        teacher = train_teacher(ctx.dataset, ctx.splits.test_domain, erm, out_dir=ctx.folder.parent/'erm',
+                                device=cfg.device)
     sel = select_evaluation(teacher.history)
     n = sum(len(v) for v in ctx.splits.train.values())
     return dict(test_acc=sel['test_acc'], val_acc=sel['val_acc'], selected_step=sel['step'],
-                condensation=dict(images=1., bytes=1.), n_images=n, seconds=dict(train=teacher.metrics.get('train_seconds')))
+                condensation=dict(images=1., bytes=1.), n_images=n,
+                seconds=dict(train=teacher.metrics.get('train_seconds')))
 
 # %% ../nbs/12_pipeline.ipynb #ca64590a
 def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
@@ -404,7 +442,8 @@ def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict,
     t_make = time.time() - t0
     relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
     student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed)
-    res = train_student(ctx.teacher.model, images, val, test, student_cfg, relabel, transfer, out_dir=folder, device=cfg.device)
+    res = train_student(ctx.teacher.model, images, val, test, student_cfg, relabel, transfer, out_dir=folder,
+                        device=cfg.device)
     n_real = sum(len(v) for v in ctx.splits.train.values())
     return dict(test_acc=res.test_acc, val_acc=res.val_acc, selected_epoch=res.selected_epoch, n_images=len(images),
                 condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
@@ -415,7 +454,8 @@ def _setting(d:dict, key:str):
     "The value of a dotted `key` of the configuration dict `d` (`baselines.rded`: `{}` when unset)."
     head, _, rest = key.partition('.')
     if rest: return d[head].get(rest, {})
-    return {k: v for k, v in d['dtl'].items() if k != 'ipc'} if head == 'dtl' else d[head] # dtl.ipc is `ipc`, recorded once
+    # dtl.ipc is `ipc`, recorded once
+    return {k: v for k, v in d['dtl'].items() if k != 'ipc'} if head == 'dtl' else d[head]
 
 # %% ../nbs/12_pipeline.ipynb #a5874b42
 def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int)->dict:
@@ -489,16 +529,21 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
     cfg, d, seed, stage = ctx.config, ctx.splits.test_domain, ctx.seed, row_stage(ctx, m)
     _, row, why = stage.read()
-    if row is not None: row.pop('identity'); ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}'); return row
+    if row is not None:
+        row.pop('identity')
+        ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}')
+        return row
     if stage.path.exists(): ctx.log.info(f'{d} seed {seed} {m}: {why}')
     t0, method, want = time.time(), (None if m == 'erm' else get_method(m)), dict(stage.settings, inputs=stage.inputs)
-    if method is not None and method.same_as: # the same images, psi and relabel as another row: its student, not a second one
+    # the same images, psi and relabel as another row: its student, not a second one
+    if method is not None and method.same_as:
         row = {**_row(ctx, method.same_as, val, test), **want, 'same_as': method.same_as}
     else:
         row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test, stage.folder)),
                'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
     stage.save({}, row)
-    ctx.log.info(f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
+    ctx.log.info(
+        f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
     return row
 
 # %% ../nbs/12_pipeline.ipynb #f309b077
@@ -525,22 +570,27 @@ def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
     log.info(f'{jobs} processes of {threads} thread(s) each; progress is reported here, stage by stage')
     ctx = multiprocessing.get_context('spawn') # a fresh interpreter: safe with threads, CUDA and any platform
     from ddg_nb import pipeline # the installed module: workers import what they run (this may be a notebook's copy)
-    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=pipeline._worker_init, initargs=(threads,)) as pool:
-        futures = [pool.submit(pipeline._run_domain, asdict(dataclasses.replace(cfg, test_domains=[d], jobs=1)), ds) for d in domains]
+    with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=pipeline._worker_init,
+                                                initargs=(threads,)) as pool:
+        futures = [pool.submit(pipeline._run_domain, asdict(dataclasses.replace(cfg, test_domains=[d], jobs=1)), ds)
+                   for d in domains]
         rows = [r for f in futures for r in f.result()]
     _write_results(base)
     order = list(METHODS)
-    return sorted(rows, key=lambda r: (cfg.seeds.index(r['seed']), domains.index(r['test_domain']), order.index(r['method'])))
+    return sorted(rows,
+                  key=lambda r: (cfg.seeds.index(r['seed']), domains.index(r['test_domain']), order.index(r['method'])))
 
 # %% ../nbs/12_pipeline.ipynb #76d02110
 def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
     "Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and method)."
-    splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed) # too few images: refused here
+    # too few images: refused here
+    splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed)
     if any(m != 'erm' for m in cfg.methods): check_ipc(ds, splits, cfg.ipc) # before the teacher trains
     t0 = time.time()
     log.info(f'{d}: teacher ({cfg.teacher.model}, {cfg.teacher.steps} steps; loaded if done before)')
     teacher = train_teacher(ds, d, cfg.teacher, out_dir=base/d/'teacher', device=cfg.device)
-    log.info(f'{d}: teacher ready, seen val {teacher.metrics["val_acc"]:.3f}, unseen {teacher.metrics["test_acc"]:.3f} ({time.time() - t0:.0f} s)')
+    log.info(f'{d}: teacher ready, seen val {teacher.metrics["val_acc"]:.3f}, unseen {teacher.metrics["test_acc"]:.3f} '
+             f'({time.time() - t0:.0f} s)')
     styles = style_bank(teacher, ds, splits, base/d, log)
     size = cfg.student.image_size
     val = {e: ds.subset(e, idx, preload=size) for e, idx in splits.val.items()}
@@ -554,10 +604,14 @@ def _write_results(base:Path):
     for p in base.glob('*/seed*/ipc*/*/*/row.json'):
         try: rows.append({k: v for k, v in load_json(p).items() if k != 'identity'})
         except ValueError: pass # a damaged row is recomputed when the run reaches it
-    rows.sort(key=lambda r: (r['test_domain'], r['seed'], order.index(r['method']) if r['method'] in order else len(order), r['method']))
+    rows.sort(key=lambda r: (r['test_domain'], r['seed'],
+                             order.index(r['method']) if r['method'] in order else len(order), r['method']))
     with atomic_write(base/'results.jsonl', 'w') as f:
         for r in rows: f.write(json.dumps(r) + '\n')
-    with atomic_write(base/'results.md', 'w') as f: f.write(results_tables(rows, methods=[m for m in order if any(r['method'] == m for r in rows)]) + '\n')
+    with atomic_write(base/'results.md', 'w') as f: f.write(results_tables(rows,
+                                                                           methods=[m for m in order
+                                                                                    if any(r['method'] == m
+                                                                                           for r in rows)]) + '\n')
 
 # %% ../nbs/12_pipeline.ipynb #f275e29b
 def read_results(path:str|Path # a results.jsonl, or a folder searched for them
@@ -573,7 +627,8 @@ def plot_results(rows:list, # result rows
                  metric:str='test_acc'):
     "Grouped bars: test domains (and the average) × methods, mean over seeds ± std."
     import matplotlib.pyplot as plt, numpy as np
-    methods = list(dict.fromkeys(r['method'] for r in rows)); domains = list(dict.fromkeys(r['test_domain'] for r in rows))
+    methods = list(dict.fromkeys(r['method'] for r in rows))
+    domains = list(dict.fromkeys(r['test_domain'] for r in rows))
     groups = domains + (['avg'] if len(domains) > 1 else [])
     fig, ax = plt.subplots(figsize=(1.2 + 1.1*len(groups)*max(1, len(methods))/3, 3))
     w = 0.8/len(methods)
@@ -583,13 +638,19 @@ def plot_results(rows:list, # result rows
             if r['method'] == m: by.setdefault(r['test_domain'], {})[r['seed']] = r[metric]
         seeds = sorted({s for v in by.values() for s in v})
         vals = [[by.get(d, {}).get(s) for s in seeds] for d in domains]
-        if len(domains) > 1: vals.append([np.mean([by[d][s] for d in domains]) for s in seeds if all(s in by.get(d, {}) for d in domains)])
+        if len(domains) > 1: vals.append([np.mean([by[d][s] for d in domains]) for s in seeds
+                                          if all(s in by.get(d, {}) for d in domains)])
         mean = [np.mean([v for v in vs if v is not None]) if any(v is not None for v in vs) else np.nan for vs in vals]
-        std = [np.std([v for v in vs if v is not None], ddof=1) if sum(v is not None for v in vs) > 1 else 0 for vs in vals]
-        ax.bar(np.arange(len(groups)) + (j - (len(methods) - 1)/2)*w, mean, w, yerr=std if any(std) else None, label=m, capsize=2) # one seed: no bars
-    ax.set_xticks(np.arange(len(groups)), groups); ax.set_ylabel('unseen-domain accuracy' if metric == 'test_acc' else metric)
+        std = [np.std([v for v in vs if v is not None], ddof=1) if sum(v is not None for v in vs) > 1 else 0
+               for vs in vals]
+        # one seed: no bars
+        ax.bar(np.arange(len(groups)) + (j - (len(methods) - 1)/2)*w, mean, w, yerr=std if any(std) else None, label=m,
+               capsize=2)
+    ax.set_xticks(np.arange(len(groups)), groups)
+    ax.set_ylabel('unseen-domain accuracy' if metric == 'test_acc' else metric)
     ax.set_ylim(0, 1); ax.grid(axis='y', alpha=.3)
-    ax.legend(fontsize=7, ncol=min(len(methods), 6), loc='upper center', bbox_to_anchor=(0.5, -0.12), frameon=False) # below: never over a bar
+    # below: never over a bar
+    ax.legend(fontsize=7, ncol=min(len(methods), 6), loc='upper center', bbox_to_anchor=(0.5, -0.12), frameon=False)
     fig.tight_layout()
     return fig
 
@@ -603,12 +664,16 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
     from ddg_nb.plots import plot_transferred
     base = Path(config.out)/dataset_name; figs = base/'figures'; figs.mkdir(parents=True, exist_ok=True)
     out = []
-    fig = plot_results(rows); fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight'); plt.close(fig); out.append(figs/'accuracy.png')
+    fig = plot_results(rows)
+    fig.savefig(figs/'accuracy.png', dpi=120, bbox_inches='tight')
+    plt.close(fig)
+    out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
         try: res = load_dtl(base/d/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl')
         except FileNotFoundError: continue # no DTL method was run
         except ValueError as e: warnings.warn(f'{e}: no DTL figures of {d}'); continue
-        save_grid(to_pixels(res.images, res.mean, res.std), figs/f'{d}_images.png', nrow=res.config.ipc); out.append(figs/f'{d}_images.png')
+        save_grid(to_pixels(res.images, res.mean, res.std), figs/f'{d}_images.png', nrow=res.config.ipc)
+        out.append(figs/f'{d}_images.png')
         if res.transfer is not None: # labelled: a row per class, a column for S and for each seen domain's copy
             fig = plot_transferred(res, classes=classes, size=0.8)
             fig.suptitle(f'{d} held out', fontsize=9)

@@ -49,7 +49,8 @@ def domain_index(result:DTLResult, d:int|str)->int:
         if d not in result.domains: raise ValueError(f'unknown domain {d!r}; the seen domains are {result.domains}')
         return result.domains.index(d)
     if not 0 <= int(d) < len(result.domains):
-        raise ValueError(f'domain index {d} out of range: the result has {len(result.domains)} seen domains {result.domains}')
+        raise ValueError(
+            f'domain index {d} out of range: the result has {len(result.domains)} seen domains {result.domains}')
     return int(d)
 
 # %% ../nbs/13_plots.ipynb #419d0f5e
@@ -137,7 +138,9 @@ def as_history(history, domains:list|None=None)->tuple:
     "`(history dict, domain names)` from a `DTLResult` or a history dict."
     h = history.history if isinstance(history, DTLResult) else history
     if not h.get('step'): raise ValueError('the history has no logged steps')
-    if domains is None: domains = history.domains if isinstance(history, DTLResult) else [f'domain {e}' for e in range(len(h['per_style_layers'][0]))]
+    if domains is None: domains = history.domains if isinstance(history, DTLResult) else [f'domain {e}'
+                                                                                          for e in range(len(h[
+                                                                                              'per_style_layers'][0]))]
     return h, list(domains)
 
 # %% ../nbs/13_plots.ipynb #a3f228ec
@@ -147,12 +150,14 @@ def style_curves(history, # a `DTLResult` or its `history`
                  domains:list|None=None # domain names (default: the result's, else 'domain e')
                 )->dict:
     "Style loss per logged step summed over `layers`: `{'avg_style': [T]}`, or `{domain: [T]}` for 'per_style'."
-    if kind not in ('avg_style', 'per_style'): raise ValueError(f"kind must be 'avg_style' or 'per_style', got {kind!r}")
+    if kind not in ('avg_style', 'per_style'): raise ValueError(
+        f"kind must be 'avg_style' or 'per_style', got {kind!r}")
     h, names = as_history(history, domains)
     a = np.asarray(h[f'{kind}_layers'], dtype=float) # [T,L] or [T,E,L]
     L = a.shape[-1]
     layers = list(range(L)) if layers is None else [layers] if np.isscalar(layers) else list(layers)
-    if not all(0 <= l < L for l in layers): raise ValueError(f'layers {layers} out of range: the history has {L} layers')
+    if not all(0 <= l < L for l in layers): raise ValueError(
+        f'layers {layers} out of range: the history has {L} layers')
     a = a[..., layers].sum(-1)
     return {'avg_style': a} if kind == 'avg_style' else {names[e]: a[:, e] for e in range(a.shape[1])}
 
@@ -183,15 +188,18 @@ def layer_matrix(history, # a `DTLResult` or its `history`
                  domains:list|None=None # domain names
                 )->np.ndarray:
     "The style term as a `[L, T]` matrix (layers × logged steps)."
-    if kind not in ('avg_style', 'per_style'): raise ValueError(f"kind must be 'avg_style' or 'per_style', got {kind!r}")
+    if kind not in ('avg_style', 'per_style'): raise ValueError(
+        f"kind must be 'avg_style' or 'per_style', got {kind!r}")
     h, names = as_history(history, domains)
     a = np.asarray(h[f'{kind}_layers'], dtype=float) # [T,L] or [T,E,L]
     if kind == 'per_style':
         if domain is None: a = a.sum(1)
         else:
-            if isinstance(domain, str) and domain not in names: raise ValueError(f'unknown domain {domain!r}; the domains are {names}')
+            if isinstance(domain, str) and domain not in names: raise ValueError(
+                f'unknown domain {domain!r}; the domains are {names}')
             e = names.index(domain) if isinstance(domain, str) else int(domain)
-            if not 0 <= e < a.shape[1]: raise ValueError(f'domain index {e} out of range: the history has {a.shape[1]} domains')
+            if not 0 <= e < a.shape[1]: raise ValueError(
+                f'domain index {e} out of range: the history has {a.shape[1]} domains')
             a = a[:, e]
     return a.T
 
@@ -216,6 +224,7 @@ def plot_layer_heatmap(history, # a `DTLResult` or its `history`
     ax.set_xticks([i + .5 for i in cols], [steps[i] for i in cols])
     ax.set_yticks([l + .5 for l in range(len(M))], [f'BN {l}' for l in range(len(M))]); ax.invert_yaxis()
     what = {'avg_style': 'averaged-style loss of S (eq. 8)', 'per_style': 'per-domain style loss (eq. 9)'}[kind]
-    if kind == 'per_style': what += ', ' + ('summed over domains' if domain is None else names[names.index(domain) if isinstance(domain, str) else int(domain)])
+    if kind == 'per_style': what += ', ' + ('summed over domains' if domain is None
+                                            else names[names.index(domain) if isinstance(domain, str) else int(domain)])
     ax.set_title(what, fontsize=10); ax.set_xlabel('step'); ax.set_ylabel('layer')
     return fig

@@ -29,10 +29,13 @@ class RelabelConfig:
 
     def __post_init__(self):
         self.scale, self.ratio = tuple(float(v) for v in self.scale), tuple(float(v) for v in self.ratio)
-        if not (0 < self.scale[0] <= self.scale[1] <= 1): raise ValueError(f'RelabelConfig.scale must satisfy 0 < low <= high <= 1, got {self.scale}')
-        if not (0 < self.ratio[0] <= self.ratio[1]): raise ValueError(f'RelabelConfig.ratio must satisfy 0 < low <= high, got {self.ratio}')
+        if not (0 < self.scale[0] <= self.scale[1] <= 1): raise ValueError(
+            f'RelabelConfig.scale must satisfy 0 < low <= high <= 1, got {self.scale}')
+        if not (0 < self.ratio[0] <= self.ratio[1]): raise ValueError(
+            f'RelabelConfig.ratio must satisfy 0 < low <= high, got {self.ratio}')
         for k in ['cutmix_p', 'dsm_p']:
-            if not 0 <= getattr(self, k) <= 1: raise ValueError(f'RelabelConfig.{k} must be in [0, 1], got {getattr(self, k)}')
+            if not 0 <= getattr(self, k) <= 1: raise ValueError(
+                f'RelabelConfig.{k} must be in [0, 1], got {getattr(self, k)}')
         for k in ['cutmix_alpha', 'dsm_alpha']:
             if not getattr(self, k) > 0: raise ValueError(f'RelabelConfig.{k} must be > 0, got {getattr(self, k)}')
 
@@ -140,7 +143,8 @@ class Relabeler:
                  transfer:nn.Module|None=None, # psi for DSM (needed when `config.dsm_p > 0`)
                  temperature:float=1.): # soft labels are softmax(teacher logits / temperature)
         self.teacher, self.config, self.transfer, self.temperature = teacher, config or RelabelConfig(), transfer, temperature
-        if self.config.dsm_p > 0 and transfer is None: raise ValueError('RelabelConfig.dsm_p > 0 needs the transfer network psi')
+        if self.config.dsm_p > 0 and transfer is None: raise ValueError(
+            'RelabelConfig.dsm_p > 0 needs the transfer network psi')
         self.n_domains = transfer.n_domains if (transfer is not None and self.config.dsm_p > 0) else 0
         if transfer is not None: transfer.eval()
 

@@ -22,7 +22,8 @@ def save_unit(path:str|Path, # the .safetensors file
              ):
     "Write `tensors` and `record` as one safetensors file, atomically."
     from safetensors.torch import save
-    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata={'record': json.dumps(record, default=str)})
+    data = save({k: v.detach().cpu().contiguous() for k, v in tensors.items()},
+                metadata={'record': json.dumps(record, default=str)})
     with atomic_write(path, 'wb') as f: f.write(data)
 
 # %% ../nbs/00_stage.ipynb #a862b344
@@ -36,7 +37,8 @@ def load_unit(path:str|Path, # a file written by `save_unit`
     try:
         raw = path.read_bytes(); n = int.from_bytes(raw[:8], 'little')
         record = json.loads(json.loads(raw[8:8 + n])['__metadata__']['record']); tensors = load(raw)
-    except Exception as e: raise ValueError(f'{path} is not a complete ddg_nb file ({type(e).__name__}: {e}); delete it to recompute') from e
+    except Exception as e: raise ValueError(
+        f'{path} is not a complete ddg_nb file ({type(e).__name__}: {e}); delete it to recompute') from e
     return ({k: v.to(device) for k, v in tensors.items()} if str(device) != 'cpu' else tensors), record
 
 # %% ../nbs/00_stage.ipynb #5493348d
@@ -110,7 +112,9 @@ def load(self, device='cpu')->tuple|None:
     try: tensors, rec = load_unit(self.path, device)
     except ValueError as e: warnings.warn(f'{e}; starting over'); return None
     diff = differences(rec.get('identity', {}), self.identity)
-    if diff: warnings.warn(f'{self.path} is from a run with other settings ({", ".join(diff[:5])}); starting over'); return None
+    if diff:
+        warnings.warn(f'{self.path} is from a run with other settings ({", ".join(diff[:5])}); starting over')
+        return None
     return tensors, rec['state']
 
 # %% ../nbs/00_stage.ipynb #9231bf72
@@ -121,12 +125,13 @@ def _version()->str:
 def check_tensors(tensors:dict, # name -> tensor, as loaded
                   shapes:dict|None=None # {name: shape} the tensors must have (None: any)
                  )->list:
-    "What is wrong with `tensors`: missing names, other shapes than `shapes` says, NaN or inf values; `[]` when nothing."
+    "What is wrong with `tensors`: missing names, other shapes than `shapes` says, NaN or inf values; `[]` if none."
     shapes = shapes or {}
     out = [f'no tensor {k!r}' for k in shapes if k not in tensors]
     out += [f'{k} is {list(tensors[k].shape)}, not {list(s)}' for k, s in shapes.items()
             if k in tensors and list(tensors[k].shape) != list(s)]
-    return out + [f'{k} holds NaN or inf' for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    return out + [f'{k} holds NaN or inf' for k, v in tensors.items() if v.is_floating_point()
+                  and not torch.isfinite(v).all()]
 
 # %% ../nbs/00_stage.ipynb #0896c515
 @dataclass
@@ -158,7 +163,8 @@ def path(self)->Path: return Path(self.folder)/f'{self.name}.{self.format}'
 
 # %% ../nbs/00_stage.ipynb #8cd82d84
 @patch_to(Stage, as_prop=True)
-def checkpoint(self)->Checkpoint: return Checkpoint(Path(self.folder)/f'{self.name}_checkpoint.safetensors', self.identity)
+def checkpoint(self)->Checkpoint: return Checkpoint(Path(self.folder)/f'{self.name}_checkpoint.safetensors',
+                                                    self.identity)
 
 # %% ../nbs/00_stage.ipynb #2d496426
 @patch_to(Stage)
@@ -169,7 +175,8 @@ def read(self, device='cpu')->tuple:
     except ValueError as e: return None, None, f'{self.name}: {str(e).split("; delete it")[0]}; recomputing'
     if diff := differences(rec.get('identity', {}), self.identity):
         return None, None, f'{self.name}: made with other settings ({", ".join(diff[:5])}); recomputing'
-    if bad := check_tensors(t, self.shapes): return None, None, f'{self.name}: {self.path} is damaged ({"; ".join(bad[:3])}); recomputing'
+    if bad := check_tensors(
+        t, self.shapes): return None, None, f'{self.name}: {self.path} is damaged ({"; ".join(bad[:3])}); recomputing'
     return t, rec, f'{self.name}: done before'
 
 # %% ../nbs/00_stage.ipynb #e5f00b93

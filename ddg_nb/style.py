@@ -112,7 +112,8 @@ def __exit__(self:StyleRecorder, *exc):
 def _record(self:StyleRecorder, i:int, module, args):
     "Forward pre-hook of BN layer `i`: the per-image statistics of its input."
     if self.mu[i] is not None:
-        raise RuntimeError(f'BN layer {i} ran twice since the model\'s last forward (a layer used twice per forward is not supported; '
+        raise RuntimeError(
+            f'BN layer {i} ran twice since the model\'s last forward (a layer used twice per forward is not supported; '
                            'when calling sub-modules directly, call rec.clear() between forwards)')
     self.mu[i], self.var[i] = channel_mean_var(args[0])
 
@@ -121,7 +122,8 @@ def _record(self:StyleRecorder, i:int, module, args):
 def stats(self:StyleRecorder)->list:
     "Per-layer `(mu [N,C], var [N,C])` of the latest forward."
     missing = [i for i, m in enumerate(self.mu) if m is None]
-    if missing: raise RuntimeError(f'no record for BN layer(s) {missing}: run a forward of the model inside `with StyleRecorder(model)`')
+    if missing: raise RuntimeError(
+        f'no record for BN layer(s) {missing}: run a forward of the model inside `with StyleRecorder(model)`')
     return list(zip(self.mu, self.var))
 
 # %% ../nbs/04_style.ipynb #869ea264
@@ -138,8 +140,10 @@ def segment_styles(self:StyleRecorder, n_segments:int # number of equal consecut
                   )->list:
     "Styles of each of `n_segments` equal parts of the batch: a list (segment) of `[Style per layer]`."
     stats = self.stats; n = len(stats[0][0])
-    if n_segments < 1 or n % n_segments: raise ValueError(f'a batch of {n} images cannot be cut into {n_segments} equal segments')
-    per_layer = [style_from_stats(mu.unflatten(0, (n_segments, -1)), var.unflatten(0, (n_segments, -1))) for mu, var in stats]
+    if n_segments < 1 or n % n_segments: raise ValueError(
+        f'a batch of {n} images cannot be cut into {n_segments} equal segments')
+    per_layer = [style_from_stats(mu.unflatten(0, (n_segments, -1)), var.unflatten(0, (n_segments, -1)))
+                 for mu, var in stats]
     return [[Style(st.m[k], st.s[k]) for st in per_layer] for k in range(n_segments)]
 
 # %% ../nbs/04_style.ipynb #37237519
@@ -184,7 +188,8 @@ def average_style(styles # {domain: [Style per layer]} or a list of `[Style per 
     "`[Style per layer]` with `m = E_e[m_e]` and `s = E_e[s_e]`: the averaged domain style (eq. 6-8)."
     per_domain = list(styles.values()) if isinstance(styles, dict) else list(styles)
     if not per_domain: raise ValueError('average_style needs the styles of at least one domain')
-    if len({len(d) for d in per_domain}) > 1: raise ValueError(f'domains have different numbers of layers: {[len(d) for d in per_domain]}')
+    if len({len(d) for d in per_domain}) > 1: raise ValueError(
+        f'domains have different numbers of layers: {[len(d) for d in per_domain]}')
     return [Style(torch.stack([d[l].m for d in per_domain]).mean(0), torch.stack([d[l].s for d in per_domain]).mean(0))
             for l in range(len(per_domain[0]))]
 
@@ -193,8 +198,10 @@ def style_tensors(styles:dict # {domain: [Style per layer]}
                  )->tuple:
     "`(tensors, meta)` of a style bank: `'<domain>/<layer>/m'` and `/s` tensors; the domain order and layer count."
     n_layers = {len(v) for v in styles.values()}
-    if len(n_layers) != 1: raise ValueError(f'a style bank needs at least one domain and the same number of layers for each, got {n_layers}')
-    t = {f'{d}/{l}/{k}': getattr(st, k).detach().float().cpu().contiguous() for d, v in styles.items() for l, st in enumerate(v) for k in 'ms'}
+    if len(n_layers) != 1: raise ValueError(
+        f'a style bank needs at least one domain and the same number of layers for each, got {n_layers}')
+    t = {f'{d}/{l}/{k}': getattr(st, k).detach().float().cpu().contiguous() for d, v in styles.items()
+         for l, st in enumerate(v) for k in 'ms'}
     return t, dict(domains=list(styles), n_layers=n_layers.pop())
 
 # %% ../nbs/04_style.ipynb #eb244ef0
@@ -223,5 +230,7 @@ def load_styles(path:str|Path, # a file written by `save_styles`
     try:
         with safe_open(str(path), framework='pt', device=str(device)) as f:
             meta = f.metadata() or {}
-            return styles_from_tensors({k: f.get_tensor(k) for k in f.keys()}, json.loads(meta['domains']), int(meta['n_layers']))
-    except Exception as e: raise ValueError(f'{path} is not a style bank written by save_styles ({type(e).__name__}: {e})') from e
+            return styles_from_tensors({k: f.get_tensor(k) for k in f.keys()}, json.loads(meta['domains']),
+                                       int(meta['n_layers']))
+    except Exception as e: raise ValueError(
+        f'{path} is not a style bank written by save_styles ({type(e).__name__}: {e})') from e

@@ -107,7 +107,8 @@ def _strokes(d, rng, n, lo, hi, ang, length, width, colors, bend=0.3):
     "Draw `n` short bent strokes: centres uniform in [lo,hi], angle `ang`+noise; colours picked from `colors` [m,3] with jitter."
     c = rng.uniform(lo, hi, (n, 2)); a = ang + rng.normal(0, .5, n)
     L = rng.uniform(*length, n)/2; w = rng.uniform(*width, n)
-    v = np.stack([np.cos(a), np.sin(a)], 1)*L[:, None]; b = (rng.normal(0, bend, n)*L)[:, None]*np.stack([-np.sin(a), np.cos(a)], 1)
+    v = np.stack([np.cos(a), np.sin(a)], 1)*L[:, None]
+    b = (rng.normal(0, bend, n)*L)[:, None]*np.stack([-np.sin(a), np.cos(a)], 1)
     p = np.stack([c - v, c + b, c + v], 1).reshape(n, 6).tolist()
     col = colors[rng.integers(len(colors), size=n)]*rng.uniform(.8, 1.2, (n, 1)) + rng.normal(0, .05, (n, 3))
     col = (np.clip(col, 0, 1)*255).round().astype(int).tolist()
@@ -118,7 +119,8 @@ def _strokes(d, rng, n, lo, hi, ang, length, width, colors, bend=0.3):
 def _photo(pts, r, rng, C):
     yy, xx = np.mgrid[0:C, 0:C].astype(np.float32)
     h0 = rng.random()
-    wall, floor = _hsv(h0, rng.uniform(.05, .3), rng.uniform(.45, .9)), _hsv(h0 + rng.normal(0, .15), rng.uniform(.05, .35), rng.uniform(.3, .7))
+    wall, floor = _hsv(h0, rng.uniform(.05, .3), rng.uniform(.45, .9)), _hsv(h0 + rng.normal(0, .15),
+                                                                             rng.uniform(.05, .35), rng.uniform(.3, .7))
     hz = C*rng.uniform(.45, .9) + rng.normal(0, .15)*(xx - C/2)
     fl = 0.5 + 0.5*np.tanh((yy - hz)/(C*.02))
     bg = wall*(1 - fl)[..., None] + floor*fl[..., None]
@@ -132,7 +134,8 @@ def _photo(pts, r, rng, C):
     for _ in range(rng.integers(0, 3)):
         e = _arc(*(C*rng.uniform(0, 1, 2)), C*rng.uniform(.06, .16), 0, 2*np.pi, 24)*[1, 1]
         m = _f(_blur(_mask(e, C), C*.02))[..., None]
-        bg = bg*(1 - m) + m*_hsv(rng.random(), rng.uniform(.2, .7), rng.uniform(.3, .9))*(0.8 + 0.4*_noise(rng, C, 3))[..., None]
+        bg = bg*(1 - m) + m*_hsv(rng.random(), rng.uniform(.2, .7), rng.uniform(.3, .9))*(0.8 + 0.4*_noise(rng, C, 3))[
+            ..., None]
     th = rng.uniform(0, 2*np.pi); L = np.array([np.cos(th), np.sin(th), rng.uniform(.5, 1.2)]); L /= np.linalg.norm(L)
     mk = _mask(pts, C)
     sh = _f(_blur(_mask(pts - L[:2]*r*rng.uniform(.15, .35), C), r*.15))[..., None]
@@ -168,15 +171,18 @@ def _art(pts, r, rng, C):
     dl = _lum(Q.mean(0)) - _lum(P.mean(0)); want = rng.uniform(.25, .45)*(1 if dl >= 0 else -1)
     Q = np.clip(Q + (want - dl), 0, 1)
     bg = Image.new('RGB', (C, C), _rgb(P.mean(0))); d = ImageDraw.Draw(bg)
-    _strokes(d, rng, int(rng.uniform(120, 220)), -.05*C, 1.05*C, rng.uniform(0, np.pi), (C*.08, C*.22), (C*.02, C*.05), P*.5 + P.mean(0)*.5)
+    _strokes(d, rng, int(rng.uniform(120, 220)), -.05*C, 1.05*C, rng.uniform(0, np.pi), (C*.08, C*.22), (C*.02, C*.05),
+             P*.5 + P.mean(0)*.5)
     ob = Image.new('RGB', (C, C), _rgb(Q.mean(0))); d = ImageDraw.Draw(ob)
-    _strokes(d, rng, int(rng.uniform(60, 120)), pts.min(0), pts.max(0), rng.uniform(0, np.pi), (C*.05, C*.15), (C*.02, C*.045), Q)
+    _strokes(d, rng, int(rng.uniform(60, 120)), pts.min(0), pts.max(0), rng.uniform(0, np.pi), (C*.05, C*.15),
+             (C*.02, C*.045), Q)
     m = _f(_blur(_mask(_wobble(_densify(pts, C/64), rng, r*.06), C), C*.006))
     m = np.clip((m - .5)*3 + .5 + 0.6*(_noise(rng, C, C//6) - .5), 0, 1)[..., None]
     out = _f(bg)*(1 - m) + _f(ob)*m
     if rng.random() < .7:  # dark painterly contour
         e = Image.new('L', (C, C), 0); p = _wobble(_densify(pts, C/64), rng, r*.05)
-        ImageDraw.Draw(e).line(np.concatenate([p, p[:1]]).ravel().tolist(), fill=255, width=max(1, int(C*rng.uniform(.01, .025))), joint='curve')
+        ImageDraw.Draw(e).line(np.concatenate([p, p[:1]]).ravel().tolist(), fill=255,
+                               width=max(1, int(C*rng.uniform(.01, .025))), joint='curve')
         e = _f(_blur(e, C*.004))[..., None]*rng.uniform(.4, .8)
         out = out*(1 - .7*e)
     return out*(1 + 0.06*(_noise(rng, C, C//2) - .5))[..., None]
@@ -185,7 +191,8 @@ def _art(pts, r, rng, C):
 def _cloud(c, rr, rng):
     "A cartoon cloud/bush: the outline of 4-6 overlapping circles."
     k = rng.integers(4, 7); t = np.linspace(0, 2*np.pi, 200)
-    cc = c + rr*.55*np.stack([np.cos(np.linspace(0, 2*np.pi, k, endpoint=False)), .6*np.sin(np.linspace(0, 2*np.pi, k, endpoint=False))], 1)
+    cc = c + rr*.55*np.stack([np.cos(np.linspace(0, 2*np.pi, k, endpoint=False)),
+                              .6*np.sin(np.linspace(0, 2*np.pi, k, endpoint=False))], 1)
     rad = rr*rng.uniform(.35, .55, k)
     # radial envelope of the union as seen from the centre
     d = np.stack([np.cos(t), np.sin(t)], 1); o = cc - c
@@ -200,7 +207,10 @@ def _cartoon(pts, r, rng, C):
     ow = max(1, int(C*rng.uniform(.045, .075))); ink = _rgb(np.full(3, rng.uniform(0, .15)))
     pat = rng.integers(3)
     if pat == 1:  # flat stripes
-        a = rng.uniform(0, np.pi); sp = C*rng.uniform(.1, .25); nv = np.array([-np.sin(a), np.cos(a)]); v = np.array([np.cos(a), np.sin(a)])
+        a = rng.uniform(0, np.pi)
+        sp = C*rng.uniform(.1, .25)
+        nv = np.array([-np.sin(a), np.cos(a)])
+        v = np.array([np.cos(a), np.sin(a)])
         c2 = _rgb(np.clip(bgc*rng.uniform(.75, .9), 0, 1))
         for o in np.arange(-C, C, sp):
             c = C/2 + nv*o; d.line([tuple(c - v*C), tuple(c + v*C)], fill=c2, width=int(sp/2))
@@ -209,7 +219,8 @@ def _cartoon(pts, r, rng, C):
         for x in np.arange(rng.uniform(0, sp), C, sp):
             for y in np.arange(rng.uniform(0, sp), C, sp): d.ellipse([x - rr, y - rr, x + rr, y + rr], fill=c2)
     if rng.random() < .7:  # a wavy hill
-        x = np.linspace(-C*.1, C*1.1, 40); y = C*rng.uniform(.6, .9) + C*rng.uniform(.02, .1)*np.sin(x/C*rng.uniform(3, 9) + rng.uniform(0, 6))
+        x = np.linspace(-C*.1, C*1.1, 40)
+        y = C*rng.uniform(.6, .9) + C*rng.uniform(.02, .1)*np.sin(x/C*rng.uniform(3, 9) + rng.uniform(0, 6))
         g = np.concatenate([np.stack([x, y], 1), [(C*1.1, C*1.1), (-C*.1, C*1.1)]])
         d.polygon(g.ravel().tolist(), fill=_rgb(_hsv(rng.random(), rng.uniform(.3, .7), rng.uniform(.55, .9))))
         d.line(np.stack([x, y], 1).ravel().tolist(), fill=ink, width=ow, joint='curve')
@@ -226,7 +237,8 @@ def _cartoon(pts, r, rng, C):
     out = _f(im); out = out*(1 - dark) + dark*col*rng.uniform(.55, .75)
     if rng.random() < .7:  # highlight
         c = pts.mean(0) - off*1.5; rr = r*rng.uniform(.1, .2)
-        hl = Image.new('L', (C, C), 0); ImageDraw.Draw(hl).ellipse([c[0] - rr, c[1] - rr*.6, c[0] + rr, c[1] + rr*.6], fill=255)
+        hl = Image.new('L', (C, C), 0)
+        ImageDraw.Draw(hl).ellipse([c[0] - rr, c[1] - rr*.6, c[0] + rr, c[1] + rr*.6], fill=255)
         hl = (_f(hl)*m)[..., None]; out = out*(1 - hl) + hl*np.clip(col + .5, 0, 1)
     if rng.random() < .4:  # flat pattern printed on the object
         pt = Image.new('L', (C, C), 0); dp = ImageDraw.Draw(pt); sp = r*rng.uniform(.35, .6)
@@ -235,14 +247,18 @@ def _cartoon(pts, r, rng, C):
                 for y in np.arange(0, C, sp): dp.ellipse([x - sp*.2, y - sp*.2, x + sp*.2, y + sp*.2], fill=255)
         else:
             for o in np.arange(-C, 2*C, sp): dp.line([(o, 0), (o + C, C)], fill=255, width=int(sp*.35))
-        pm = (_f(pt)*m)[..., None]; out = out*(1 - pm) + pm*_hsv(h + rng.uniform(.3, .7), rng.uniform(.5, 1), rng.uniform(.6, 1))
+        pm = (_f(pt)*m)[..., None]
+        out = out*(1 - pm) + pm*_hsv(h + rng.uniform(.3, .7), rng.uniform(.5, 1), rng.uniform(.6, 1))
     im = Image.fromarray((np.clip(out, 0, 1)*255).astype(np.uint8)); d = ImageDraw.Draw(im)
     d.line(np.concatenate([pts, pts[:1]]).ravel().tolist(), fill=ink, width=ow, joint='curve')
     if rng.random() < .75:  # googly eyes: every cartoon object is a character
         c = pts.mean(0) + rng.normal(0, r*.1, 2); e = r*rng.uniform(.13, .2); dx = e*1.15
         for sx in (-1, 1):
-            q = c + [sx*dx, 0]; d.ellipse([q[0] - e, q[1] - e*1.2, q[0] + e, q[1] + e*1.2], fill=(255, 255, 255), outline=ink, width=max(1, ow//2))
-            pu = q + rng.normal(0, e*.25, 2); d.ellipse([pu[0] - e*.45, pu[1] - e*.45, pu[0] + e*.45, pu[1] + e*.45], fill=ink)
+            q = c + [sx*dx, 0]
+            d.ellipse([q[0] - e, q[1] - e*1.2, q[0] + e, q[1] + e*1.2], fill=(255, 255, 255), outline=ink,
+                      width=max(1, ow//2))
+            pu = q + rng.normal(0, e*.25, 2)
+            d.ellipse([pu[0] - e*.45, pu[1] - e*.45, pu[0] + e*.45, pu[1] + e*.45], fill=ink)
     return _f(im)
 
 # %% ../nbs/02_styleshapes.ipynb #1d56f90d
@@ -253,7 +269,8 @@ def _sketch(pts, r, rng, C):
     for _ in range(rng.integers(1, 4)):  # contour passes, each wobbly and not quite closed
         p = _wobble(dense, rng, r*.05); k = len(p); s = rng.integers(k)
         p = np.roll(p, -s, 0)[:int(k*rng.uniform(.85, 1.15))]
-        d.line(p.ravel().tolist(), fill=int(255*rng.uniform(.45, .85)), width=max(1, int(C*rng.uniform(.01, .02))), joint='curve')
+        d.line(p.ravel().tolist(), fill=int(255*rng.uniform(.45, .85)), width=max(1, int(C*rng.uniform(.01, .02))),
+               joint='curve')
     if rng.random() < .7:  # hatching, clipped to the shape
         h = Image.new('L', (C, C), 0); dh = ImageDraw.Draw(h)
         a = rng.uniform(0, np.pi); sp = C*rng.uniform(.03, .06); nv = np.array([-np.sin(a), np.cos(a)])
@@ -264,7 +281,8 @@ def _sketch(pts, r, rng, C):
         part = _mask(pts + rng.normal(0, r*.4, 2), C)  # shade only part of the shape
         im = Image.fromarray(np.maximum(_f(im), _f(h)*_f(_mask(pts, C))*_f(part)).__mul__(255).astype(np.uint8))
         d = ImageDraw.Draw(im)
-    _strokes(d, rng, rng.integers(1, 7), 0, C, rng.uniform(0, np.pi), (C*.05, C*.35), (1, max(1., C*.015)), np.full((1, 3), rng.uniform(.2, .6)), bend=.6)
+    _strokes(d, rng, rng.integers(1, 7), 0, C, rng.uniform(0, np.pi), (C*.05, C*.35), (1, max(1., C*.015)),
+             np.full((1, 3), rng.uniform(.2, .6)), bend=.6)
     g = paper*(1 - _f(im)*rng.uniform(.6, .9)) + 0.03*(_noise(rng, C, C//2) - .5)
     return np.repeat(g[..., None], 3, -1)
 
@@ -310,11 +328,13 @@ def _remove_generated(out:Path):
     "Remove a StyleShapes folder `make_styleshapes` made; refuse, deleting nothing, if it holds anything else."
     try: ours = _generated(out, load_json(out/'done.json'))
     except (ValueError, OSError, KeyError, TypeError):
-        raise ValueError(f'{out} exists but was not made by make_styleshapes (no valid done.json): move it away or choose '
+        raise ValueError(
+            f'{out} exists but was not made by make_styleshapes (no valid done.json): move it away or choose '
                          'another root') from None
     found = [p for p in out.rglob('*') if p.is_symlink() or not p.is_dir()]
     if foreign := sorted(set(found) - ours):
-        raise ValueError(f'{out} holds {len(foreign)} file(s) make_styleshapes did not write (e.g. {foreign[0]}): move them '
+        raise ValueError(
+            f'{out} holds {len(foreign)} file(s) make_styleshapes did not write (e.g. {foreign[0]}): move them '
                          'away to regenerate it')
     for p in found: p.unlink()
     for p in sorted((p for p in out.rglob('*') if p.is_dir()), reverse=True): p.rmdir()
@@ -343,7 +363,8 @@ def make_styleshapes(root:str|Path, # parent folder; the dataset goes to `root/S
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix='.StyleShapes-'))
     try:
-        jobs = [(str(tmp/d/c), DOMAINS.index(d), CLASSES.index(c), n_per_class, size, seed) for d in domains for c in classes]
+        jobs = [(str(tmp/d/c), DOMAINS.index(d), CLASSES.index(c), n_per_class, size, seed) for d in domains
+                for c in classes]
         n_workers = min(n_workers or os.cpu_count() or 1, len(jobs))
         if n_workers > 1:
             with ProcessPoolExecutor(n_workers) as ex: list(ex.map(_draw_class, jobs))

@@ -18,20 +18,26 @@ def _resolve_style(style, # int, LongTensor `[N]` of domain indices, or float mi
                   ):
     "Check a style against a batch of `n` images and `n_domains` rows; an int stays an int."
     if isinstance(style, (int, np.integer)) and not isinstance(style, bool):
-        if not 0 <= style < n_domains: raise IndexError(f'domain {style} out of range: the network has {n_domains} domains (0-{n_domains-1})')
+        if not 0 <= style < n_domains: raise IndexError(
+            f'domain {style} out of range: the network has {n_domains} domains (0-{n_domains-1})')
         return int(style)
     if not torch.is_tensor(style):
-        raise TypeError(f'style must be a domain index (int), a LongTensor of {n} indices or float mixing weights [{n}, {n_domains}]; '
+        raise TypeError(f'style must be a domain index (int), a LongTensor of {n} indices or float mixing weights '
+                        f'[{n}, {n_domains}]; '
                         f'got {type(style).__name__}')
     if style.is_floating_point():
-        if style.shape != (n, n_domains): raise ValueError(f'mixing weights must have shape [{n}, {n_domains}] (images, domains); got {list(style.shape)}')
+        if style.shape != (n, n_domains): raise ValueError(
+            f'mixing weights must have shape [{n}, {n_domains}] (images, domains); got {list(style.shape)}')
         return style
-    if style.dtype == torch.bool or style.is_complex(): raise TypeError(f'style tensor must hold integer indices or float weights; got {style.dtype}')
+    if style.dtype == torch.bool or style.is_complex(): raise TypeError(
+        f'style tensor must hold integer indices or float weights; got {style.dtype}')
     style = style.long() # uint8 would index as a mask
     if style.ndim == 0: style = style.expand(n)
-    if style.shape != (n,): raise ValueError(f'domain indices must have shape [{n}] (one per image); got {list(style.shape)}')
+    if style.shape != (n,): raise ValueError(
+        f'domain indices must have shape [{n}] (one per image); got {list(style.shape)}')
     # an assert on the device, not a host sync: a clear error on CPU, a device-side assert on a GPU
-    torch._assert_async(((style >= 0) & (style < n_domains)).all(), f'domain index out of range: the network has {n_domains} domains (0-{n_domains-1})')
+    torch._assert_async(((style >= 0) & (style < n_domains)).all(),
+                        f'domain index out of range: the network has {n_domains} domains (0-{n_domains-1})')
     return style
 
 # %% ../nbs/06_transfer.ipynb #7b82b89f
@@ -41,7 +47,8 @@ class ConditionalInstanceNorm2d(nn.Module):
                  n_channels:int, # channels C
                  eps:float=1e-5): # added to the variance
         super().__init__()
-        if n_domains < 1 or n_channels < 1: raise ValueError(f'need n_domains >= 1 and n_channels >= 1, got {n_domains}, {n_channels}')
+        if n_domains < 1 or n_channels < 1: raise ValueError(
+            f'need n_domains >= 1 and n_channels >= 1, got {n_domains}, {n_channels}')
         self.n_domains, self.n_channels, self.eps = n_domains, n_channels, eps
         self.gamma = nn.Parameter(torch.ones(n_domains, n_channels))
         self.beta = nn.Parameter(torch.zeros(n_domains, n_channels))
@@ -68,13 +75,15 @@ def forward(self:ConditionalInstanceNorm2d, x:torch.Tensor, # images or features
             style # domain index (int), LongTensor `[N]` of indices, or mixing weights `[N, n_domains]`
            )->torch.Tensor:
     "Normalize each image and channel over H·W, then apply the (mixed) rows of `style`."
-    if x.ndim != 4 or x.shape[1] != self.n_channels: raise ValueError(f'expected input [N, {self.n_channels}, H, W]; got {list(x.shape)}')
+    if x.ndim != 4 or x.shape[1] != self.n_channels: raise ValueError(
+        f'expected input [N, {self.n_channels}, H, W]; got {list(x.shape)}')
     return self._normalize(x, _resolve_style(style, len(x), self.n_domains))
 
 # %% ../nbs/06_transfer.ipynb #fa7e72a0
 class _ConvCIN(nn.Module):
     "Optional nearest upsampling ×2, a reflection-padded conv without bias, CIN, optional ReLU."
-    def __init__(self, n_domains:int, c_in:int, c_out:int, kernel:int, stride:int=1, upsample:bool=False, relu:bool=True, eps:float=1e-5):
+    def __init__(self, n_domains:int, c_in:int, c_out:int, kernel:int, stride:int=1, upsample:bool=False,
+                 relu:bool=True, eps:float=1e-5):
         super().__init__()
         self.upsample, self.relu = upsample, relu
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel//2, padding_mode='reflect', bias=False)
@@ -104,13 +113,15 @@ class TransferNet(nn.Module):
                  eps:float=1e-5): # CIN epsilon
         super().__init__()
         if n_domains < 1: raise ValueError(f'n_domains must be >= 1, got {n_domains}')
-        if width < 1 or n_residual < 0: raise ValueError(f'need width >= 1 and n_residual >= 0, got {width}, {n_residual}')
+        if width < 1 or n_residual < 0: raise ValueError(
+            f'need width >= 1 and n_residual >= 0, got {width}, {n_residual}')
         self.n_domains, self.width, self.n_residual = n_domains, width, n_residual
         E, w = n_domains, width
         self.layers = nn.ModuleList([_ConvCIN(E, 3, w, 9, eps=eps), _ConvCIN(E, w, 2*w, 3, stride=2, eps=eps),
                                      _ConvCIN(E, 2*w, 4*w, 3, stride=2, eps=eps)]
                                     + [_ResidualCIN(E, 4*w, eps) for _ in range(n_residual)]
-                                    + [_ConvCIN(E, 4*w, 2*w, 3, upsample=True, eps=eps), _ConvCIN(E, 2*w, w, 3, upsample=True, eps=eps)])
+                                    + [_ConvCIN(E, 4*w, 2*w, 3, upsample=True, eps=eps),
+                                       _ConvCIN(E, 2*w, w, 3, upsample=True, eps=eps)])
         self.out = nn.Conv2d(w, 3, 9, padding=4, padding_mode='reflect')
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
 
@@ -160,7 +171,8 @@ def set_thetas(self:TransferNet, thetas:torch.Tensor # `[E, P]` as returned by `
               ):
     "Write an `[E, P]` matrix of domain styles into the CIN layers (inverse of `thetas`)."
     params = self.theta_parameters(); P = sum(p.shape[1] for p in params)
-    if thetas.shape != (self.n_domains, P): raise ValueError(f'thetas must have shape [{self.n_domains}, {P}] (domains, CIN parameters); got {list(thetas.shape)}')
+    if thetas.shape != (self.n_domains, P): raise ValueError(
+        f'thetas must have shape [{self.n_domains}, {P}] (domains, CIN parameters); got {list(thetas.shape)}')
     with torch.no_grad():
         for p, t in zip(params, thetas.split([p.shape[1] for p in params], 1)): p.copy_(t)
     return self

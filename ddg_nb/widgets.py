@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 from fastcore.basics import patch
 from .core import atomic_write
 from .dtl import DTLResult
-from .plots import (image_hwc, png_bytes, data_uri, figure_png, domain_index, class_names, class_images, mixed_transfer,
+from .plots import (image_hwc, png_bytes, data_uri, figure_png, domain_index, class_names, class_images,
+                          mixed_transfer,
                           as_history, style_curves, plot_loss_curves)
 try: import ipywidgets as widgets # only the two widget classes need it: `pip install "ddg_nb[widgets]"`
 except ImportError: widgets = None
@@ -23,7 +24,8 @@ __all__ = ['TransferExplorer', 'LossCurves', 'scrubber_html']
 class _WidgetsMissing:
     "Base of the widget classes where ipywidgets is not installed: creating one raises an `ImportError` that says what to install."
     def __new__(cls, *args, **kwargs):
-        raise ImportError(f'{cls.__name__} is an ipywidgets widget and ipywidgets is not installed: pip install "ddg_nb[widgets]" (Jupyter and Colab have it)')
+        raise ImportError(f'{cls.__name__} is an ipywidgets widget and ipywidgets is not installed: pip install '
+                          '"ddg_nb[widgets]" (Jupyter and Colab have it)')
 
 # %% ../nbs/14_widgets.ipynb #415158c4
 _VBox = widgets.VBox if widgets is not None else _WidgetsMissing
@@ -63,8 +65,10 @@ def update(self:TransferExplorer, *_):
         self.panels = [image_hwc(res, res.images[i])] + [image_hwc(res, o) for o in out]
         self.current = self.panels[2]
         d = res.domains
-        caps = [f'S[{i}] ({self.cls.label})', f'ψ(S; θ<sub>{d[e2]}</sub>)', f'{lam:.2f}·{d[e]} + {1 - lam:.2f}·{d[e2]}', f'ψ(S; θ<sub>{d[e]}</sub>)']
-        for im, cap, p, c in zip(self.images, self.captions, self.panels, caps): im.value, cap.value = png_bytes(p, self.size), f'<small>{c}</small>'
+        caps = [f'S[{i}] ({self.cls.label})', f'ψ(S; θ<sub>{d[e2]}</sub>)', f'{lam:.2f}·{d[e]} + {1 - lam:.2f}·{d[e2]}',
+                f'ψ(S; θ<sub>{d[e]}</sub>)']
+        for im, cap, p, c in zip(self.images, self.captions, self.panels, caps): im.value, cap.value = png_bytes(p,
+                                                                                                                 self.size), f'<small>{c}</small>'
     finally: self._busy = False
 
 # %% ../nbs/14_widgets.ipynb #87acf1d6
@@ -75,8 +79,10 @@ class LossCurves(_VBox):
                  figsize:tuple=(9, 3)): # inches
         self.history, self.domains = as_history(history, domains)
         self.figsize, L = figsize, len(self.history['avg_style_layers'][0])
-        self.kind = widgets.ToggleButtons(options=[('averaged style (eq. 8)', 'avg_style'), ('per domain (eq. 9)', 'per_style')], value='per_style')
-        self.layer = widgets.Dropdown(options=[('all (sum)', -1)] + [(f'BN {l}', l) for l in range(L)], value=-1, description='layer')
+        self.kind = widgets.ToggleButtons(options=[('averaged style (eq. 8)', 'avg_style'),
+                                                   ('per domain (eq. 9)', 'per_style')], value='per_style')
+        self.layer = widgets.Dropdown(options=[('all (sum)', -1)] + [(f'BN {l}', l) for l in range(L)], value=-1,
+                                      description='layer')
         self.log_scale = widgets.Checkbox(True, description='log scale')
         self.ce = widgets.Checkbox(True, description='CE terms')
         self.plot = widgets.Image(format='png')
@@ -144,7 +150,8 @@ def scrubber_html(result:DTLResult, # a DTL run
                  )->str:
     "A self-contained HTML page that scrubs through S and a lam-mix of two seen domains (psi precomputed on a grid)."
     if lambdas < 2: raise ValueError(f'lambdas must be >= 2 (both ends of [0, 1]), got {lambdas}')
-    if not re.fullmatch(r'[A-Za-z][A-Za-z0-9_-]*', prefix): raise ValueError(f'prefix must be a valid id start (letters, digits, _ -), got {prefix!r}')
+    if not re.fullmatch(r'[A-Za-z][A-Za-z0-9_-]*', prefix): raise ValueError(
+        f'prefix must be a valid id start (letters, digits, _ -), got {prefix!r}')
     E = len(result.domains)
     a, b = (pair if pair is not None else (0, min(1, E - 1)))
     a, b = domain_index(result, a), domain_index(result, b)
@@ -154,10 +161,13 @@ def scrubber_html(result:DTLResult, # a DTL run
     mixes = mixed_transfer(result, idx, a, b, lams) # [N,L,3,H,W]
     uri = lambda x: data_uri(png_bytes(image_hwc(result, x)))
     img = {i: dict(s=uri(result.images[i]), m=[uri(x) for x in mix]) for i, mix in zip(idx, mixes)}
-    data = dict(classes=names, domains=[result.domains[a], result.domains[b]], lambdas=[round(float(l), 6) for l in lams],
+    data = dict(classes=names, domains=[result.domains[a], result.domains[b]],
+                lambdas=[round(float(l), 6) for l in lams],
                 items=[[img[i] for i in pos] for pos in per_class])
-    j0, it0, p, da, db = (lambdas - 1)//2, img[idx[0]], prefix, html.escape(result.domains[a]), html.escape(result.domains[b])
-    payload, script = json.dumps(data).replace('<', '\\u003c'), _SCRUBBER_JS % json.dumps(p) # no '</script>' or '<!--' inside <script>
+    j0, it0, p = (lambdas - 1)//2, img[idx[0]], prefix
+    da, db = html.escape(result.domains[a]), html.escape(result.domains[b])
+    # no '</script>' or '<!--' inside <script>
+    payload, script = json.dumps(data).replace('<', '\\u003c'), _SCRUBBER_JS % json.dumps(p)
     opts = ''.join(f'<option value="{k}">{html.escape(c)}</option>' for k, c in enumerate(names))
     frag = f"""<div id="{p}-scrubber">
 <style>{_SCRUBBER_CSS.format(p=p, size=size)}</style>
