@@ -10,9 +10,9 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['SPEED_SETTINGS', 'get_device', 'seed_everything', 'atomic_write', 'save_json', 'load_json', 'save_tensors',
-           'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed',
-           'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
+__all__ = ['SPEED_SETTINGS', 'get_device', 'seed_everything', 'atomic_write', 'save_json', 'DamagedFile', 'load_json',
+           'save_tensors', 'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions',
+           'without_speed', 'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -60,11 +60,16 @@ def save_json(obj, # anything `json` can write (Paths are written as strings)
     "Write `obj` as indented JSON, atomically."
     with atomic_write(path, 'w') as f: json.dump(obj, f, indent=2, default=str)
 
+# %% ../nbs/00_core.ipynb #d7a6600f
+class DamagedFile(ValueError):
+    "A file that is not what ddg_nb wrote (cut short, not JSON, no record): `what` says so; the message adds the remedy."
+    def __init__(self, what:str): super().__init__(f'{what}; delete it to recompute'); self.what = what
+
 # %% ../nbs/00_core.ipynb #4fa30c9e
 def load_json(path:str|Path):
     "Read a JSON file, naming the file in the error if it is not valid JSON."
     try: return json.loads(Path(path).read_text())
-    except json.JSONDecodeError as e: raise ValueError(f'{path} is not valid JSON ({e}); delete it to recompute') from e
+    except json.JSONDecodeError as e: raise DamagedFile(f'{path} is not valid JSON ({e})') from e
 
 # %% ../nbs/00_core.ipynb #a68d7c6d
 def save_tensors(tensors:dict, # name -> tensor
@@ -82,8 +87,7 @@ def load_tensors(path:str|Path, # a file written by `save_tensors`
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f'no tensor file at {path}')
     try: t = load_file(str(path), device='cpu')
-    except Exception as e: raise ValueError(
-        f'{path} is not a valid safetensors file ({e}); delete it to recompute') from e
+    except Exception as e: raise DamagedFile(f'{path} is not a valid safetensors file ({e})') from e
     # moved after parsing, so a missing device (e.g. 'cuda' on a CPU machine) is reported as such, not as a bad file
     return t if str(device) == 'cpu' else {k: v.to(device) for k, v in t.items()}
 

@@ -15,7 +15,7 @@ from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
 from .transfer import TransferNet
-from .stage import Checkpoint, Stage, tensor_fingerprint, check_tensors, load_unit
+from .stage import Checkpoint, Stage, tensor_fingerprint, check_tensors, training_faults, load_unit
 from fastcore.basics import patch_to
 
 _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
@@ -403,13 +403,12 @@ def _frozen(model:nn.Module):
 # %% ../nbs/07_dtl.ipynb #cd20c801
 def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None):
     "After a visit, pre-checkpoint: stop if the loss, S or psi is NaN or inf, saying what is kept and what to do."
-    bad = [] if torch.isfinite(total) else [f'the loss became {total.item()}']
-    bad += check_tensors({f'S batch {j}': s.detach() for j, s in enumerate(algo.S)})
-    bad += check_tensors({f'psi.{k}': w for k, w in algo.transfer.state_dict().items()})[:2]
+    learned = {**{f'S batch {j}': s.detach() for j, s in enumerate(algo.S)}, **{f'psi.{k}': w for k, w in algo.transfer.state_dict().items()}}
+    bad = training_faults(total, learned)
     if not bad: return
     kept = (f'the checkpoint of the last good visit is kept in {ck.path}' if ck is not None and ck.path.exists()
             else 'no checkpoint was written (the first visit failed)')
-    raise FloatingPointError(f'DTL stopped at step {step} (class {v.k}, batch {v.m}): {"; ".join(bad[:3])}; {kept}; '
+    raise FloatingPointError(f'DTL stopped at step {step} (class {v.k}, batch {v.m}): {"; ".join(bad)}; {kept}; '
                              'lower lr_images / lr_transfer / lr_theta, or check the style bank')
 
 # %% ../nbs/07_dtl.ipynb #24e93e16

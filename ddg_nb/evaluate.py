@@ -14,7 +14,7 @@ from .core import (get_device, seed_everything, save_tensors, load_tensors, save
                          load_optimizer_state, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
-from .stage import Checkpoint, tensor_fingerprint, check_tensors
+from .stage import Checkpoint, tensor_fingerprint, training_faults
 from fastcore.basics import patch_to
 from .relabel import RelabelConfig, Relabeler
 
@@ -177,8 +177,7 @@ def load_state(self, t:dict, st:dict):
 # %% ../nbs/10_evaluate.ipynb #1dbc4061
 def _check_student(algo:KDStudent, loss:float, epoch:int):
     "Stop if the loss or a weight is NaN or inf: such a student would make a chance-level result row."
-    bad = [] if math.isfinite(loss) else [f'the loss became {loss}']
-    bad += check_tensors(dict(algo.model.named_parameters()))[:2]
+    bad = training_faults(loss, dict(algo.model.named_parameters()))
     if bad: raise FloatingPointError(
         f'student stopped at epoch {epoch}: {"; ".join(bad)}; no result is written; lower student.lr')
 

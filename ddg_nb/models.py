@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
                          optimizer_state_tensors, load_optimizer_state, settings_hash)
 import ddg_nb
-from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, load_unit
+from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, training_faults, load_unit
 from fastcore.basics import patch_to
 
 _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
@@ -338,8 +338,7 @@ def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
 # %% ../nbs/03_models.ipynb #fe77d7d5
 def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):
     "Stop if the loss or a weight is NaN or inf, naming the step, what is kept and what to do."
-    bad = [] if math.isfinite(loss) else [f'the loss became {loss}']
-    bad += check_tensors(dict(algo.model.named_parameters()))[:2]
+    bad = training_faults(loss, dict(algo.model.named_parameters()))
     if not bad: return
     kept = f'the last good checkpoint is kept in {ck.path}' if ck is not None and ck.path.exists() else 'no checkpoint was kept'
     raise FloatingPointError(f'teacher stopped at step {step}: {"; ".join(bad)}; {kept}; lower lr')

@@ -408,9 +408,9 @@ def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     size = teacher.config.image_size
     stage = Stage('style_bank', folder, dict(seen_domains=list(splits.train), image_size=size),
                   inputs=dict(teacher=teacher.key))
-    done, why = stage.status()
+    t, rec, why = stage.read()
     if log: log.info(f'{splits.test_domain}: {why}')
-    if done: t, rec = stage.load(); return styles_from_tensors(t, rec['domains'], rec['n_layers'])
+    if t is not None: return styles_from_tensors(t, rec['domains'], rec['n_layers'])
     t0 = time.time(); mean, std = model_mean_std(teacher.model)
     data = {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size)
             for d, idx in splits.train.items()}

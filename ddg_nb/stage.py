@@ -4,16 +4,16 @@
 
 # %% ../nbs/00_stage.ipynb #08ea38db
 from __future__ import annotations
-import json, hashlib, importlib.util, warnings
+import json, math, hashlib, importlib.util, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from fastcore.basics import patch_to
-from .core import atomic_write, settings_hash, without_speed, save_json, load_json
+from .core import atomic_write, settings_hash, without_speed, save_json, load_json, DamagedFile
 
 # %% auto #0
 __all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'data_fingerprint', 'tensor_fingerprint', 'Checkpoint',
-           'check_tensors', 'Stage']
+           'check_tensors', 'training_faults', 'Stage']
 
 # %% ../nbs/00_stage.ipynb #1f0a672c
 def save_unit(path:str|Path, # the .safetensors file
@@ -37,8 +37,7 @@ def load_unit(path:str|Path, # a file written by `save_unit`
     try:
         raw = path.read_bytes(); n = int.from_bytes(raw[:8], 'little')
         record = json.loads(json.loads(raw[8:8 + n])['__metadata__']['record']); tensors = load(raw)
-    except Exception as e: raise ValueError(
-        f'{path} is not a complete ddg_nb file ({type(e).__name__}: {e}); delete it to recompute') from e
+    except Exception as e: raise DamagedFile(f'{path} is not a complete ddg_nb file ({type(e).__name__}: {e})') from e
     return ({k: v.to(device) for k, v in tensors.items()} if str(device) != 'cpu' else tensors), record
 
 # %% ../nbs/00_stage.ipynb #5493348d
@@ -110,7 +109,7 @@ def load(self, device='cpu')->tuple|None:
     "`(tensors, state)` saved by a run of this identity; None (with a warning saying why) otherwise."
     if not Path(self.path).exists(): return None
     try: tensors, rec = load_unit(self.path, device)
-    except ValueError as e: warnings.warn(f'{e}; starting over'); return None
+    except DamagedFile as e: warnings.warn(f'{e.what}; starting over'); return None
     diff = differences(rec.get('identity', {}), self.identity)
     if diff:
         warnings.warn(f'{self.path} is from a run with other settings ({", ".join(diff[:5])}); starting over')
@@ -122,6 +121,12 @@ def _version()->str:
     import ddg_nb; return ddg_nb.__version__
 
 # %% ../nbs/00_stage.ipynb #ceedf943
+def _all_finite(tensors:list)->bool:
+    "Are all `tensors` finite? One host sync per device, however many tensors."
+    by_device = {}
+    for v in tensors: by_device.setdefault(v.device, []).append(torch.isfinite(v).all())
+    return all(bool(torch.stack(flags).all()) for flags in by_device.values())
+
 def check_tensors(tensors:dict, # name -> tensor, as loaded
                   shapes:dict|None=None # {name: shape} the tensors must have (None: any)
                  )->list:
@@ -130,8 +135,18 @@ def check_tensors(tensors:dict, # name -> tensor, as loaded
     out = [f'no tensor {k!r}' for k in shapes if k not in tensors]
     out += [f'{k} is {list(tensors[k].shape)}, not {list(s)}' for k, s in shapes.items()
             if k in tensors and list(tensors[k].shape) != list(s)]
-    return out + [f'{k} holds NaN or inf' for k, v in tensors.items() if v.is_floating_point()
-                  and not torch.isfinite(v).all()]
+    floats = {k: v for k, v in tensors.items() if v.is_floating_point()}
+    if _all_finite(list(floats.values())): return out # the usual case: one sync, no per-tensor scan
+    return out + [f'{k} holds NaN or inf' for k, v in floats.items() if not torch.isfinite(v).all()]
+
+# %% ../nbs/00_stage.ipynb #db6df7f2
+def training_faults(loss, # the last loss (a number or a 0-d tensor)
+                    tensors:dict, # name -> tensor: the weights (or images) being learned
+                    n:int=3 # at most this many non-finite tensors are named
+                   )->list:
+    "What a trainer must stop on: a non-finite loss, and non-finite learned tensors; `[]` when all is finite."
+    loss = float(loss)
+    return ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(tensors)[:n]
 
 # %% ../nbs/00_stage.ipynb #0896c515
 @dataclass
@@ -172,7 +187,7 @@ def read(self, device='cpu')->tuple:
     "`(tensors, record, why)`: the finished artifact of this identity, checked (else `None, None`), and a sentence saying so."
     if not self.path.exists(): return None, None, f'{self.name}: not made yet'
     try: t, rec = load_unit(self.path, device) if self.format == 'safetensors' else ({}, load_json(self.path))
-    except ValueError as e: return None, None, f'{self.name}: {str(e).split("; delete it")[0]}; recomputing'
+    except DamagedFile as e: return None, None, f'{self.name}: {e.what}; recomputing'
     if diff := differences(rec.get('identity', {}), self.identity):
         return None, None, f'{self.name}: made with other settings ({", ".join(diff[:5])}); recomputing'
     if bad := check_tensors(
