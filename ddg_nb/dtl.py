@@ -283,10 +283,7 @@ def _save_grids(result:DTLResult, out:Path):
 
 # %% ../nbs/07_dtl.ipynb #4291e1ef
 def _dtl_result(path:Path, t:dict, rec:dict, device)->DTLResult:
-    "A `DTLResult` from a unit's tensors and record; a ValueError naming `path` if they do not fit together."
-    n = rec['n_classes']*rec['config']['ipc']
-    if bad := check_tensors(t, {'images': [n, *rec['image_shape']], 'labels': [n]}):
-        raise ValueError(f'{path} is damaged ({"; ".join(bad[:3])}); delete it to recompute')
+    "A `DTLResult` from a checked unit's tensors and record; a ValueError naming `path` if psi does not fit."
     cfg, transfer = DTLConfig(**rec['config']), None
     if cfg.transfer:
         transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual)
@@ -305,18 +302,14 @@ def load_dtl(out_dir:str|Path, # a folder written by `save_dtl` (or `train_dtl`)
     "Load a saved DTL run, checked: a ValueError naming the file if it is damaged."
     path = Path(out_dir)/'dtl.safetensors'
     t, rec = load_unit(path, device)
+    n = rec['n_classes']*rec['config']['ipc']
+    if bad := check_tensors(t, {'images': [n, *rec['image_shape']], 'labels': [n]}):
+        raise ValueError(f'{path} is damaged ({"; ".join(bad[:3])}); delete it to recompute')
     return _dtl_result(path, t, rec, device)
 
-# %% ../nbs/07_dtl.ipynb #59ebeb7f
 def _load_done(stage:Stage, device)->DTLResult|None:
-    "The finished, undamaged run of this stage's identity, or None (with a warning saying why, if one is there)."
-    t, rec, why = stage.read(device)
-    if t is None:
-        if stage.path.exists(): warnings.warn(f'{stage.folder}: {why}')
-        return None
-    _logger.info(f'DTL: done before, loaded from {stage.path}')
-    try: return _dtl_result(stage.path, t, rec, device)
-    except (ValueError, KeyError) as e: warnings.warn(f'{e}; running again')
+    "The finished, checked run of this stage's identity, or None (with a warning saying why, if one is there)."
+    return stage.reuse(lambda t, rec: _dtl_result(stage.path, t, rec, device), device)
 
 # %% ../nbs/07_dtl.ipynb #d5546025
 def cosine_lr(lr:float, # the peak learning rate

@@ -231,8 +231,7 @@ def _evaluate(model, val:dict, test, step:int, loss:float, plain)->dict:
 
 # %% ../nbs/03_models.ipynb #a1c5631a
 def _teacher_from(file:Path, t:dict, rec:dict, device=None, channels_last:bool|None=None)->Teacher:
-    "A `Teacher` from a unit's weights and record; a ValueError naming `file` if they are damaged or do not fit."
-    if bad := check_tensors(t): raise ValueError(f'{file} is damaged ({"; ".join(bad[:3])}); delete it to train again')
+    "A `Teacher` from a checked unit's weights and record; a ValueError naming `file` if they do not fit the model."
     cfg = TeacherConfig(**rec['config'])
     if channels_last is not None: cfg = dataclasses.replace(cfg, channels_last=channels_last)
     model = create_model(cfg.model, len(rec['classes']), pretrained=False)
@@ -251,6 +250,7 @@ def load_teacher(path:str|Path, # folder written by `train_teacher`
     "Load the teacher saved by `train_teacher` (`teacher.safetensors`: weights and record, never pickle), checked."
     file = Path(path)/'teacher.safetensors'
     t, rec = load_unit(file)
+    if bad := check_tensors(t): raise ValueError(f'{file} is damaged ({"; ".join(bad[:3])}); delete it to train again')
     return _teacher_from(file, t, rec, device, channels_last)
 
 # %% ../nbs/03_models.ipynb #c41f591e
@@ -325,15 +325,11 @@ def teacher_stage(out_dir:str|Path, # the teacher's folder
 
 # %% ../nbs/03_models.ipynb #1294bf46
 def _teacher_done(stage:Stage|None, cfg:TeacherConfig, device)->Teacher|None:
-    "The finished, undamaged teacher of this stage's identity, or None (with a warning saying why when one is there)."
-    if stage is None: return None
-    t, rec, why = stage.read()
-    if t is None:
-        if stage.path.exists(): warnings.warn(f'{stage.folder}: {why}')
-        return None
-    try: teacher = _teacher_from(stage.path, t, rec, device, channels_last=cfg.channels_last)
-    except (ValueError, KeyError) as e: warnings.warn(f'{e}; training again'); return None
-    teacher.config = cfg; _logger.info(f'teacher: done before, loaded from {stage.path}'); return teacher
+    "The finished, checked teacher of this stage's identity, or None (with a warning saying why when one is there)."
+    def build(t, rec):
+        teacher = _teacher_from(stage.path, t, rec, device, channels_last=cfg.channels_last); teacher.config = cfg
+        return teacher
+    return stage.reuse(build) if stage is not None else None
 
 # %% ../nbs/03_models.ipynb #fe77d7d5
 def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):

@@ -4,12 +4,14 @@
 
 # %% ../nbs/00_stage.ipynb #08ea38db
 from __future__ import annotations
-import json, math, hashlib, importlib.util, warnings
+import json, math, hashlib, importlib.util, warnings, logging
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
 from fastcore.basics import patch_to
 from .core import atomic_write, settings_hash, without_speed, save_json, load_json, DamagedFile
+
+_logger = logging.getLogger(__name__) # reuse of finished stages; `run_experiment` sends it to the run log
 
 # %% auto #0
 __all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'data_fingerprint', 'tensor_fingerprint', 'Checkpoint',
@@ -206,6 +208,19 @@ def load(self, device='cpu')->tuple|None:
     "`(tensors, record)` of the finished artifact of this identity, or None."
     t, rec, _ = self.read(device)
     if t is not None: rec.pop('identity', None); return t, rec
+
+# %% ../nbs/00_stage.ipynb #0510fe10
+@patch_to(Stage)
+def reuse(self, build, # `build(tensors, record)`: the object (a ValueError or KeyError if they do not fit together)
+          device='cpu'):
+    "The finished, checked artifact of this identity built into an object, or None (a warning says why, if one is there)."
+    t, rec, why = self.read(device)
+    if t is None:
+        if self.path.exists(): warnings.warn(f'{self.folder}: {why}')
+        return None
+    try: out = build(t, rec)
+    except (ValueError, KeyError) as e: warnings.warn(f'{self.path}: {e}; recomputing'); return None
+    _logger.info(f'{self.name}: done before, loaded from {self.path}'); return out
 
 # %% ../nbs/00_stage.ipynb #7fde7975
 @patch_to(Stage)
