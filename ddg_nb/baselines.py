@@ -58,7 +58,8 @@ def _check_bs(batch_size:int):
 
 # %% ../nbs/11_baselines.ipynb #1da63b6a
 def class_first_batches(n_classes:int, ipc:int, batch_size:int)->list:
-    "SRe2L's order: for each image index i < ipc, the i-th image of every class, in chunks of at most `batch_size` classes."
+    """SRe2L's order: for each image index i < ipc, the i-th image of every class, in chunks of at most `batch_size`
+    classes."""
     _check_bs(batch_size)
     return [torch.arange(k, min(k + batch_size, n_classes))*ipc + i for i in range(ipc) for k in range(0, n_classes,
                                                                                                        batch_size)]
@@ -214,13 +215,14 @@ def rded_select(teacher:nn.Module, # the observer (the squeezed teacher)
                 n_crops:int=5, # random crops per real image (RDED's num_crop)
                 factor:int=2, # f: each distilled image holds f x f patches
                 scale:tuple=(0.08, 1.), # crop area range (torchvision's default, as RDED's code)
-                pad_to_score:bool=True, # crop at H/f and score zero-padded to H (RDED's code); False: crop and score at H
+                pad_to_score:bool=True, # score a crop of H/f zero-padded to H (RDED's code); False: at H
                 max_per_class:int|None=None, # use a random subset of this many images per class (RDED's mipc)
                 n_classes:int|None=None, # K (default: labels.max() + 1)
                 seed:int=0, # crops and subsets
                 batch_size:int=256 # images per observer forward
                )->tuple:
-    "RDED: `(images [K*ipc,3,H,W], labels)`, each image `f x f` of the teacher's most confident real crops of its class."
+    """RDED: `(images [K*ipc,3,H,W], labels)`, each image `f x f` of the teacher's most confident real crops of its
+    class."""
     H = images.shape[-1]
     if images.ndim != 4 or images.shape[-2] != H: raise ValueError(
         f'rded_select needs square images [N,3,H,W], got {list(images.shape)}')
@@ -254,7 +256,8 @@ def conv_layers(model:nn.Module)->list:
 # %% ../nbs/11_baselines.ipynb #642bf2e5
 def _patch_view(x:torch.Tensor, # [N,C,H,W]
                 patch:int=4)->torch.Tensor:
-    "`[P, N*C*patch*patch]`: the values of every patch position (the map resized up to a multiple of `patch`, bilinear)."
+    """`[P, N*C*patch*patch]`: the values of every patch position (the map resized up to a multiple of `patch`,
+    bilinear)."""
     H, W = x.shape[-2:]
     h, w = -(-H//patch)*patch, -(-W//patch)*patch
     if (h, w) != (H, W): x = F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False)
@@ -264,7 +267,8 @@ def _patch_view(x:torch.Tensor, # [N,C,H,W]
 # %% ../nbs/11_baselines.ipynb #7dd30962
 def conv_batch_stats(x:torch.Tensor, # [N,C,H,W] a feature map of a batch
                      patch:int=4)->tuple:
-    "`(mean [C], var [C], patch_mean [P], patch_var [P])`: channel statistics over (N,H,W) and per patch position over (N,C,patch,patch)."
+    """`(mean [C], var [C], patch_mean [P], patch_var [P])`: channel statistics over (N,H,W) and per patch position
+    over (N,C,patch,patch)."""
     v, m = torch.var_mean(x.transpose(0, 1).flatten(1), 1, correction=0)
     pv, pm = torch.var_mean(_patch_view(x, patch), 1, correction=0)
     return m, v, pm, pv
@@ -355,7 +359,8 @@ def gvbsm_statistic_loss(model:nn.Module, # one backbone
                          drop_rate:float=0., # probability of leaving out each convolution term
                          rng:random.Random|None=None # for the drops
                         )->torch.Tensor:
-    "G-VBSM's statistic matching for one backbone: BN and convolution terms, summed in module order, the first one weighted."
+    """G-VBSM's statistic matching for one backbone: BN and convolution terms, summed in module order, the first one
+    weighted."""
     state = {} if state is None else state
     bns, convs = iter(zip(bn_stats, bn_layers(model))), iter(zip(conv_stats, conv_targets))
     terms, i = [], 0
@@ -381,7 +386,8 @@ def densification_loss(x:torch.Tensor, # [n, D] rows: the flattened images (or f
                        tau:float=4., # temperature of the target spectrum
                        normalize:bool=False # unit-norm rows first (only directions count); False: as G-VBSM's code
                       )->torch.Tensor:
-    "G-VBSM's data densification: `KL(sg(softmax(eig/tau)) || softmax(eig))`, `eig` the eigenvalues of the Gram matrix `x x^T`."
+    """G-VBSM's data densification: `KL(sg(softmax(eig/tau)) || softmax(eig))`, `eig` the eigenvalues of the Gram
+    matrix `x x^T`."""
     if normalize: x = F.normalize(x, dim=1)
     lam = torch.linalg.eigvalsh(x @ x.t())
     return F.kl_div(lam.log_softmax(-1), (lam/tau).softmax(-1).detach(), reduction='sum')
@@ -400,7 +406,7 @@ def gvbsm_recover(teachers:list, # the squeeze backbones (one model or a list); 
                   n_classes:int, # K
                   ipc:int, # images per class
                   image_size:int, # side of the synthetic images
-                  real=None, # real images for the convolution statistics: tensor [N,3,s,s] (normalized), (images, labels), Dataset or batches
+                  real=None, # real images for the conv statistics: [N,3,s,s] (normalized), (x, y), Dataset, batches
                   conv_targets:list|None=None, # per backbone, `conv_statistics` (instead of `real`)
                   iterations:int=1000, # optimization steps per batch
                   lr:float=0.1, # Adam learning rate (cosine-annealed)
@@ -420,7 +426,8 @@ def gvbsm_recover(teachers:list, # the squeeze backbones (one model or a list); 
                   seed:int=0, device=None, progress:bool=True,
                   history:list|None=None, # if a list, rows {batch, step, loss, ce, stat, dd, backbone} are appended
                   log_every:int=50)->tuple:
-    "G-VBSM's recover: `(images [K*ipc,3,s,s], labels)` from noise, matched to several backbones' BN and convolution statistics, densified."
+    """G-VBSM's recover: `(images [K*ipc,3,s,s], labels)` from noise, matched to several backbones' BN and convolution
+    statistics, densified."""
     teachers = list(teachers) if isinstance(teachers, (list, tuple)) else [teachers]
     if not teachers: raise ValueError('gvbsm_recover needs at least one backbone')
     norms = {model_mean_std(t) for t in teachers}
@@ -494,21 +501,23 @@ def seen_images(dataset, # a `MultiDomainDataset`
                 image_size:int, mean, std, # size and the teacher's input normalization
                 domains:list|None=None # seen domains to take (default: all of `splits.train`)
                )->tuple:
-    "`(images [N,3,s,s], labels [N], domain ids [N])` of the seen domains' training images, normalized (for RDED and G-VBSM)."
+    """`(images [N,3,s,s], labels [N], domain ids [N])` of the seen domains' training images, normalized (for RDED and
+    G-VBSM)."""
     from ddg_nb.data import batch_test_transform
     sub = dataset.subset({d: splits.train[d] for d in (domains or list(splits.train))}, preload=image_size)
     return batch_test_transform(sub.images, image_size, mean, std), sub.labels, sub.domain_ids
 
 # %% ../nbs/11_baselines.ipynb #2dee7176
-def per_domain(recover_fn:Callable, # e.g. `sre2l_recover` or `rded_select`: called as `recover_fn(teacher, ipc=ipc, seed=..., **kwargs)`
+def per_domain(recover_fn:Callable, # e.g. `sre2l_recover`: called `recover_fn(teacher, ipc=ipc, seed=..., **kwargs)`
                teachers_by_domain:dict, # {seen domain: its teacher} (see `train_domain_teachers`)
                ipc:int, # images per class and domain
                domain_kwargs:dict|None=None, # {domain: extra keyword arguments for that domain's run}
                seed:int=0, # domain e runs with seed + e
-               cache:Callable|None=None, # `cache(domain, seed, make)` returns `make()`'s `(images, labels)`, e.g. saved on disk so a killed run resumes after its last finished domain
+               cache:Callable|None=None, # `cache(domain, seed, make)` -> `make()`'s `(x, y)`, e.g. saved to resume
                **kwargs # keyword arguments for every run
               )->tuple:
-    "DD per domain: `(images [E*K*ipc,3,H,W], labels, domains)` class-major, `domains` indexing `list(teachers_by_domain)`."
+    """DD per domain: `(images [E*K*ipc,3,H,W], labels, domains)` class-major, `domains` indexing
+    `list(teachers_by_domain)`."""
     if not teachers_by_domain: raise ValueError('per_domain needs at least one (domain, teacher) pair')
     extra = domain_kwargs or {}
     unknown = sorted(set(extra) - set(teachers_by_domain))
@@ -543,7 +552,7 @@ def _single_domain_view(dataset, # a `MultiDomainDataset`
 # %% ../nbs/11_baselines.ipynb #e772dc4d
 def train_domain_teachers(dataset, # a `ddg_nb.data.MultiDomainDataset`
                           splits, # `domainbed_splits(dataset, test_domain)`: its seen domains get one teacher each
-                          config=None, # `TeacherConfig` (default `teacher_config('cpu')`); freeze_bn is set False, splits' seed/fraction used
+                          config=None, # default `teacher_config('cpu')`; BN trained, the splits' seed/fraction
                           out_dir:str|Path|None=None, # teachers go to out_dir/<domain> (resumable, skipped when done)
                           device=None, progress:bool=True)->dict:
     "DD per domain's squeeze: `{seen domain: Teacher}`, each trained on that domain alone with BN trained."

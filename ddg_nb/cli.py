@@ -12,7 +12,8 @@ from .core import cache_dir, save_json
 from .styleshapes import load_dataset
 
 # %% auto #0
-__all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table']
+__all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table',
+           'compare']
 
 # %% ../nbs/20_cli.ipynb #fa2321e5
 try: from fastcore.script import Param  # fastcore 1.x
@@ -21,7 +22,8 @@ except ImportError:  # fastcore 2.x
               type=str, # the type its values are parsed as
               **kwargs # more `argparse.add_argument` options, e.g. `nargs='*'`
              ):
-        "fastcore 1's `Param(help, type, **kwargs)` annotation in fastcore 2's spelling, `Annotated[type, help, kwargs]`."
+        """fastcore 1's `Param(help, type, **kwargs)` annotation in fastcore 2's spelling, `Annotated[type, help,
+        kwargs]`."""
         return Annotated[type, help, kwargs]
 
 # %% ../nbs/20_cli.ipynb #a54aaf22
@@ -67,7 +69,8 @@ def ddg(argv:list|None=None # arguments after `ddg` (default: `sys.argv[1:]`)
 
 # %% ../nbs/20_cli.ipynb #e836bef6
 def main():
-    "Entry point of the `ddg` console script: exit status 0, or non-zero with a one-line message (`DDG_NB_DEBUG=1`: traceback)."
+    """Entry point of the `ddg` console script: exit status 0, or non-zero with a one-line message (`DDG_NB_DEBUG=1`:
+    traceback)."""
     try: ddg()
     except KeyboardInterrupt: sys.exit('ddg: interrupted; the same command resumes from the last checkpoint')
     except Exception as e:
@@ -94,7 +97,8 @@ def styleshapes(root:str=None, # parent folder of `StyleShapes/` (default: the d
 # %% ../nbs/20_cli.ipynb #6e833a38
 def teacher_table(teachers:list # `ddg_nb.models.Teacher`s, one per test domain
                  )->str:
-    "Markdown table: test domain, seen-domain validation accuracy, unseen-domain accuracy, training time; and their average."
+    """Markdown table: test domain, seen-domain validation accuracy, unseen-domain accuracy, training time; and their
+    average."""
     rows = ['| test domain | seen val acc | unseen acc | train time (s) |', '|---|---:|---:|---:|']
     for t in teachers: rows.append(f"| {t.test_domain} | {t.metrics['val_acc']:.3f} | {t.metrics['test_acc']:.3f} | "
                                    f"{t.metrics['train_seconds']:.0f} |")
@@ -110,7 +114,7 @@ def teacher_table(teachers:list # `ddg_nb.models.Teacher`s, one per test domain
 def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-layout folder name
             data_root:str=None, # folder holding the dataset folder (StyleShapes: default the ddg_nb cache)
             test_domains:str=None, # comma-separated held-out domains (default: every domain)
-            preset:str='cpu', # teacher preset: cpu, cpu-pacs or paper
+            preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS` (its teacher): cpu, cpu-scratch, cpu-pacs or paper
             steps:int=None, # override the preset's number of steps
             lr:float=None, # override the preset's learning rate
             pretrained:bool_arg=None, # override: start from ImageNet weights (True/False)
@@ -151,14 +155,15 @@ def _split(s:str|None)->list|None: return [x.strip() for x in s.split(',') if x.
 # %% ../nbs/20_cli.ipynb #518746e4
 @command
 @call_parse
-def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, cpu-pacs (real PACS, 64 px) or paper (GPU)
+def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu-scratch, cpu-pacs, paper
         dataset:str=None, # override the preset's dataset (registered name or DomainBed-layout folder name)
         data_root:str=None, # folder holding the dataset folder
         test_domains:str=None, # comma-separated held-out domains (default: every domain)
         ipc:int=None, # distilled images per class (default: the preset's, 10)
         seeds:str=None, # comma-separated seeds (default: 0)
+        trials:str=None, # comma-separated DomainBed trials: each redraws the splits and the teacher (default: 0)
         methods:str=None, # comma-separated methods (default: erm,random,dtl+dsm), or `all` (every registered method)
-        ablations:str=None, # comma-separated Table 4 ablations of DTL (per-style-raw, per-style, no-psi, no-dsm, dsm) or `all`
+        ablations:str=None, # Table 4 ablations, comma-separated (per-style-raw, per-style, no-psi, no-dsm, dsm), `all`
         config:str=None, # JSON or YAML file of configuration overrides
         override:Param('key=value overrides, e.g. dtl.iterations=300 student.epochs=100', nargs='*')=None,
         out:str='runs', # output folder
@@ -168,7 +173,8 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
         dry_run:store_true=False # print the configuration and the grid of rows, run nothing
        ):
     "Run the distillation experiment (teacher, style bank, DTL, students) and print the results table."
-    from ddg_nb.pipeline import experiment_config, load_config, run_experiment, save_figures, METHODS, ABLATIONS, ablation_method
+    from ddg_nb.pipeline import (experiment_config, load_config, run_experiment, save_figures, METHODS, ABLATIONS,
+                                 ablation_method)
     if methods == 'all': methods = ','.join(m for m in METHODS if not m.startswith('dtl/'))
     if ablations:
         extra = [ablation_method(a) for a in (ABLATIONS if ablations == 'all' else _split(ablations))]
@@ -177,13 +183,13 @@ def run(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-scratch, c
     over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, ipc=ipc, out=out, device=device, jobs=jobs,
                                   test_domains=_split(test_domains), methods=_split(methods),
                                   # typed (and checked) by experiment_config
-                                  seeds=_split(seeds)).items() if v is not None}
+                                  seeds=_split(seeds), trials=_split(trials)).items() if v is not None}
     over.update(_overrides(override))
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
     if dry_run:
-        n = len(cfg.seeds)*len(cfg.methods)
+        n = len(cfg.trials)*len(cfg.seeds)*len(cfg.methods)
         print(json.dumps(dataclasses.asdict(cfg), indent=1, default=str))
-        grid = f'seeds {cfg.seeds} x methods {", ".join(cfg.methods)}'
+        grid = f'trials {cfg.trials} x seeds {cfg.seeds} x methods {", ".join(cfg.methods)}'
         print(f'\n{n*len(cfg.test_domains)} rows: test domains {cfg.test_domains} x {grid}' if cfg.test_domains
               else f'\n{n} rows per test domain (every domain of the dataset): {grid}')
         return cfg
@@ -217,7 +223,8 @@ def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (re
           dataset:str=None, # override the preset's dataset (PACS, VLCS, OfficeHome, TerraIncognita, a folder name)
           data_root:str=None, # folder holding the dataset folder
           test_domains:str=None, # comma-separated held-out domains (default: every domain)
-          seeds:str='0,1,2', # comma-separated seeds
+          seeds:str='0', # comma-separated seeds
+          trials:str='0,1,2', # comma-separated DomainBed trials (splits and teacher redrawn)
           override:Param('key=value overrides, e.g. student.epochs=100', nargs='*')=None,
           out:str='runs', # output folder
           device:str=None, # cpu, cuda, ... (default: the best available)
@@ -228,7 +235,7 @@ def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (re
     from ddg_nb.pipeline import METHODS
     from ddg_nb.evaluate import results_table
     rows = run.__wrapped__(preset=preset, dataset=dataset, data_root=data_root, test_domains=test_domains, seeds=seeds,
-                           methods='all', ablations='all',
+                           trials=trials, methods='all', ablations='all',
                            override=override, out=out, device=device, jobs=jobs, dry_run=dry_run)
     if dry_run: return rows
     have = {r['method'] for r in rows}
@@ -245,9 +252,29 @@ def table(results:str, # a results.jsonl or a folder searched for them
           fmt:str='markdown', # markdown, csv or latex
           metric:str='test_acc' # test_acc (unseen domain) or val_acc (seen domains)
          ):
-    "Print the methods × test domains table of a results folder (a table per setting when its rows differ, e.g. in IPC)."
+    """Print the methods × test domains table of a results folder (a table per setting when its rows differ, e.g. in
+    IPC)."""
     from ddg_nb.pipeline import read_results
     from ddg_nb.evaluate import results_tables
     t = results_tables(read_results(results), fmt, metric=metric)
     print(t)
     return t
+
+# %% ../nbs/20_cli.ipynb #3be24a09
+@command
+@call_parse
+def compare(a:str, # method A (e.g. dtl+dsm)
+            b:str, # method B (e.g. random)
+            results:str='runs', # a results.jsonl or a folder searched for them
+            metric:str='test_acc' # test_acc (unseen domain) or val_acc (seen domains)
+           ):
+    "Paired comparison of two methods: A − B per DomainBed trial and test domain, mean ± standard error, wins."
+    from ddg_nb.pipeline import read_results
+    from ddg_nb.evaluate import paired_differences, compare_table, setting_groups, _describe
+    rows = read_results(results); out = []
+    for settings, group in setting_groups(rows):
+        if not {a, b} <= {r['method'] for r in group}: continue
+        head = f'**{_describe(settings)}**\n\n' if settings else ''
+        out.append(head + compare_table(paired_differences(group, a, b, metric)))
+    if not out: raise ValueError(f'no setting of {results} has rows of both {a!r} and {b!r}')
+    print('\n\n'.join(out)); return out

@@ -62,7 +62,8 @@ def save_json(obj, # anything `json` can write (Paths are written as strings)
 
 # %% ../nbs/00_core.ipynb #d7a6600f
 class DamagedFile(ValueError):
-    "A file that is not what ddg_nb wrote (cut short, not JSON, no record): `what` says so; the message adds the remedy."
+    """A file that is not what ddg_nb wrote (cut short, not JSON, no record): `what` says so; the message adds the
+    remedy."""
     def __init__(self, what:str): super().__init__(f'{what}; delete it to recompute'); self.what = what
 
 # %% ../nbs/00_core.ipynb #4fa30c9e

@@ -41,9 +41,9 @@ class DatasetInfo:
     folder:str|None=None # the folder under `root` DomainBed reads (default: `name`)
     url:str|None=None # archive to download (DomainBed's source); None: nothing to download
     sha256:str|None=None # the archive's SHA-256; None where unknown
-    archive_folder:str|None=None # folder inside the archive that becomes `root/folder` (DomainBed's rename); None: the archive's top
+    archive_folder:str|None=None # archive folder that becomes `root/folder` (DomainBed's rename); None: its top
     extra_urls:tuple=() # further `(url, sha256)` downloads that `postprocess` needs
-    postprocess:Callable|None=None # `f(extracted:list[Path], out:Path)` builds the layout in `out`; None: move `archive_folder`
+    postprocess:Callable|None=None # `f(extracted:list[Path], out:Path)` builds the layout; None: move `archive_folder`
     image_mean:tuple=IMAGENET_MEAN # normalization statistics
     image_std:tuple=IMAGENET_STD
     counts:dict|None=None # official `{domain: {class: n}}`, where verified
@@ -111,7 +111,7 @@ _TI_LOCATIONS = ('38', '46', '100', '43')
 _TI_CLASSES = ('bird', 'bobcat', 'cat', 'coyote', 'dog', 'empty', 'opossum', 'rabbit', 'raccoon', 'squirrel')
 
 # %% ../nbs/01_data.ipynb #ff96cbc6
-def _terra_incognita_layout(extracted:list, # [folder holding `eccv_18_all_images_sm/`, folder holding the annotations JSON]
+def _terra_incognita_layout(extracted:list, # [folder of `eccv_18_all_images_sm/`, folder of the annotations JSON]
                             out:Path): # new folder to fill with `location_<n>/<category>/<image>`
     "DomainBed's `download_terra_incognita` post-processing."
     images = extracted[0]/'eccv_18_all_images_sm'
@@ -173,7 +173,8 @@ class MultiDomainDataset:
         self.name, self.path, self.domains, self.classes = name, Path(path), list(domains), list(classes)
         self.files, self.labels, self.info = files, labels, info
     def __len__(self): return sum(len(f) for f in self.files.values())
-    def __repr__(self): return f'{type(self).__name__}({self.name!r}: {len(self.domains)} domains, {len(self.classes)} classes, {len(self)} images, {self.path})'
+    def __repr__(self): return (f'{type(self).__name__}({self.name!r}: {len(self.domains)} domains, '
+                                f'{len(self.classes)} classes, {len(self)} images, {self.path})')
     @property
     def n_classes(self): return len(self.classes)
     @property
@@ -306,7 +307,8 @@ def load_images(files:list, # image files
                 size:int, # every image is resized to size x size
                 n_workers:int|None=None # decoding threads (default: the CPU count)
                )->torch.Tensor:
-    "Decode `files` once into a uint8 tensor `[N,3,size,size]`, in a thread pool; every unreadable file is listed in the error."
+    """Decode `files` once into a uint8 tensor `[N,3,size,size]`, in a thread pool; every unreadable file is listed in
+    the error."""
     out = torch.empty(len(files), 3, size, size, dtype=torch.uint8)
     buf = out.numpy()  # shares memory; numpy copies without torch's per-call overhead
     def one(i):
@@ -319,13 +321,15 @@ def load_images(files:list, # image files
 
 # %% ../nbs/01_data.ipynb #97c9d30e
 class DomainSubset(torch.utils.data.Dataset):
-    "`(image, label)` pairs of some of a dataset's images: PIL images, or rows of a preloaded uint8 tensor; then `transform`."
+    """`(image, label)` pairs of some of a dataset's images: PIL images, or rows of a preloaded uint8 tensor; then
+    `transform`."""
     def __init__(self, files:list, # image files
                  labels:torch.Tensor, # int64 [N]
                  domain_ids:torch.Tensor, # int64 [N], index into the dataset's domains
                  transform:Callable|None=None, # applied to each image (PIL, or uint8 tensor [3,s,s] once preloaded)
                  images:torch.Tensor|None=None): # preloaded uint8 [N,3,s,s]
-        self.files, self.labels, self.domain_ids, self.transform, self.images = files, labels, domain_ids, transform, images
+        self.files, self.labels, self.domain_ids = files, labels, domain_ids
+        self.transform, self.images = transform, images
     def __len__(self): return len(self.files)
     def __getitem__(self, i):
         x = self.images[i] if self.images is not None else load_image(self.files[i])
@@ -394,11 +398,12 @@ class DomainSplits:
     test_domain:str # the held-out domain
     train:dict # {seen domain: indices}, DomainBed's "in" splits (1 - holdout_fraction)
     val:dict # {seen domain: indices}, the "out" splits, for training-domain model selection
-    test:list # every index of the test domain
+    test:list # the indices accuracy is reported on: `test_in` (DomainBed, the paper) or every index (`test_split`)
     test_in:list # the test domain's "in" split, on which DomainBed reports accuracy
     test_out:list # the test domain's "out" split (oracle model selection)
     seed:int=0 # DomainBed's `trial_seed`
     holdout_fraction:float=0.2
+    test_split:str='in' # 'in': `test` is `test_in`; 'all': every image of the test domain
 
 # %% ../nbs/01_data.ipynb #f62ed09c
 def _check_splits(train:dict, val:dict, holdout_fraction:float):
@@ -414,10 +419,12 @@ def _check_splits(train:dict, val:dict, holdout_fraction:float):
 def domainbed_splits(dataset:MultiDomainDataset, # the dataset to split
                      test_domain:str|int, # held-out domain, by name or index
                      holdout_fraction:float=0.2, # fraction of each domain held out ("out" split)
-                     seed:int=0 # DomainBed's `trial_seed`
+                     seed:int=0, # DomainBed's `trial_seed`
+                     test_split:str='in' # report on the test domain's in-split (DomainBed, the paper) or 'all' of it
                     )->DomainSplits:
     "DomainBed's per-domain in/out splits with `test_domain` held out."
     if not 0 <= holdout_fraction < 1: raise ValueError(f'holdout_fraction must be in [0, 1), got {holdout_fraction}')
+    if test_split not in ('in', 'all'): raise ValueError(f"test_split must be 'in' or 'all', got {test_split!r}")
     test_domain = dataset.domain_name(test_domain)
     train, val = {}, {}
     for i, d in enumerate(dataset.domains):
@@ -430,8 +437,8 @@ def domainbed_splits(dataset:MultiDomainDataset, # the dataset to split
             _, keys = split_indices(len(in_), 0, seed_hash(seed, i))
             test_in, test_out = [in_[k] for k in keys], out
     _check_splits(train, val, holdout_fraction)
-    return DomainSplits(test_domain, train, val, list(range(dataset.domain_size(test_domain))), test_in, test_out, seed,
-                        holdout_fraction)
+    test = test_in if test_split == 'in' else list(range(dataset.domain_size(test_domain)))
+    return DomainSplits(test_domain, train, val, test, test_in, test_out, seed, holdout_fraction, test_split)
 
 # %% ../nbs/01_data.ipynb #acec634a
 def check_ipc(dataset:MultiDomainDataset, splits:DomainSplits, # the dataset and its splits
@@ -491,7 +498,8 @@ def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0.
                          mean:tuple|float=IMAGENET_MEAN, # per-channel normalization mean (a number: the same for all 3)
                          std:tuple|float=IMAGENET_STD # per-channel normalization std
                         )->torch.Tensor:
-    "`test_transform` for a whole batch: resize (bilinear, antialiased) and normalize, giving float32 `[N,3,size,size]` on `x`'s device."
+    """`test_transform` for a whole batch: resize (bilinear, antialiased) and normalize, giving float32
+    `[N,3,size,size]` on `x`'s device."""
     _check_batch(x)
     x = _to_float(x)
     if tuple(x.shape[-2:]) != (size, size): x = F.interpolate(x, size=(size, size), mode='bilinear',
@@ -502,12 +510,13 @@ def batch_test_transform(x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0.
 CROP_TRIES = 10 # torchvision's RandomResizedCrop attempts before it falls back to a centre crop
 
 # %% ../nbs/01_data.ipynb #e91045b8
-def sample_crops(u:torch.Tensor, # uniforms [N, 2*CROP_TRIES+2]: area fractions, log aspect ratios (CROP_TRIES each), x and y position
+def sample_crops(u:torch.Tensor, # uniforms [N, 2*CROP_TRIES+2]: areas, log aspect ratios (CROP_TRIES each), x, y
                   H:int, W:int, # image height and width (for the aspect ratio)
                   scale:tuple=(0.7, 1.0), # range of the crop's area fraction
                   ratio:tuple=(3/4, 4/3) # range of the crop's aspect ratio (width/height, in pixels)
                  )->tuple:
-    "`RandomResizedCrop`'s boxes `(w, h, cx, cy)`, each `[N]`: size and centre as fractions of the image's width and height."
+    """`RandomResizedCrop`'s boxes `(w, h, cx, cy)`, each `[N]`: size and centre as fractions of the image's width and
+    height."""
     T = CROP_TRIES
     s = scale[0] + (scale[1] - scale[0])*u[:, :T]
     r = (math.log(ratio[0]) + (math.log(ratio[1]) - math.log(ratio[0]))*u[:, T:2*T]).exp()*(H/W) # w/h in fractions
@@ -598,13 +607,14 @@ _CPU_BLOCK = 2**17 # values per [n,3,size,size] block on CPU (kept in cache)
 
 # %% ../nbs/01_data.ipynb #1c02dfa5
 class BatchAugment(nn.Module):
-    "DomainBed's `train_transform` for a whole batch on any device, each image with its own random crop, flip, colours and grayscale."
+    """DomainBed's `train_transform` for a whole batch on any device, each image with its own random crop, flip,
+    colours and grayscale."""
     def __init__(self, size:int, # output size (size x size)
                  mean:tuple|float=IMAGENET_MEAN, # per-channel normalization mean (a number: the same for all 3)
                  std:tuple|float=IMAGENET_STD, # per-channel normalization std
                  scale:tuple=(0.7, 1.0), # range of the crop's area, as a fraction of the image's
                  ratio:tuple=(3/4, 4/3), # range of the crop's aspect ratio (width/height)
-                 jitter:float|tuple=0.3, # ColorJitter strength: one number, or (brightness, contrast, saturation, hue); 0 turns one off
+                 jitter:float|tuple=0.3, # ColorJitter: one number or (brightness, contrast, saturation, hue); 0: off
                  grayscale_p:float=0.1, # probability that an image becomes grayscale
                  flip:bool=True): # mirror horizontally with probability 0.5
         super().__init__()
@@ -615,7 +625,8 @@ class BatchAugment(nn.Module):
             raise ValueError('jitter must be one number or 4 (brightness, contrast, saturation, hue), all >= 0 and '
                              f'hue <= 0.5; got {jitter}')
 
-    def extra_repr(self): return f'size={self.size}, scale={self.scale}, ratio={self.ratio}, jitter={self.jitter}, grayscale_p={self.grayscale_p}, flip={self.flip}'
+    def extra_repr(self): return (f'size={self.size}, scale={self.scale}, ratio={self.ratio}, jitter={self.jitter}, '
+                                  f'grayscale_p={self.grayscale_p}, flip={self.flip}')
 
     def forward(self, x:torch.Tensor, # uint8 [N,3,H,W] (0..255) or float (0..1), on any device
                 generator:torch.Generator|None=None # a generator on `x`'s device; None: torch's global RNG
@@ -763,7 +774,7 @@ def safe_extract(archive:str|Path, # a zip or tar(.gz/.bz2/.xz) file
 # %% ../nbs/01_data.ipynb #e037a034
 def download_and_extract(url:str, # http(s):// or file:// URL of a zip or tar(.gz) archive
                          dest:str|Path, # folder to extract into (created; must not exist unless complete)
-                         sha256:str|None=None, # expected SHA-256 of the archive; None: not checked (recorded in the marker)
+                         sha256:str|None=None, # the archive's expected SHA-256; None: not checked (recorded)
                          retries:int=2, # resumes after a dropped connection, within this call
                          keep_archive:bool=False, # keep the downloaded archive beside `dest`
                          progress:bool=True, # show a tqdm progress bar

@@ -39,7 +39,8 @@ def mix_styles(n:int, # number of images (rows)
                generator:torch.Generator|None=None, # for reproducible draws (they are made on its device)
                device=None # device of the returned weights (default: the generator's, else CPU)
               )->torch.Tensor:
-    "Mixing weights `[n, n_domains]`: `lam*onehot(e) + (1-lam)*onehot(e')` per row, `e != e'`; all ones if `n_domains == 1`."
+    """Mixing weights `[n, n_domains]`: `lam*onehot(e) + (1-lam)*onehot(e')` per row, `e != e'`; all ones if `n_domains
+    == 1`."""
     if n < 0 or n_domains < 1: raise ValueError(f'need n >= 0 and n_domains >= 1, got n={n}, n_domains={n_domains}')
     if not alpha > 0: raise ValueError(f'alpha must be > 0, got {alpha}')
     out_dev = torch.device(device) if device is not None else (generator.device if generator is not None

@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
                          optimizer_state_tensors, load_optimizer_state)
 from .models import model_mean_std
-from .style import Style, StyleRecorder, average_style, style_from_stats
+from .style import Style, StyleRecorder, average_style, style_from_stats, domain_styles
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
 from .transfer import TransferNet
 from .stage import Checkpoint, Stage, tensor_fingerprint, check_tensors, training_faults, load_unit
@@ -23,17 +23,17 @@ _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experime
 # %% auto #0
 __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'segment_styles',
            'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'dtl_stage', 'save_dtl', 'load_dtl', 'cosine_lr',
-           'DTL', 'train_dtl', 'sample_real_images']
+           'DTL', 'train_dtl', 'sample_real_images', 'transfer_quality', 'quality_line']
 
 # %% ../nbs/07_dtl.ipynb #4340eb81
 @dataclass
 class DTLConfig:
-    "Hyper-parameters of Domain Transfer Learning (Algorithm 1)."
+    "Hyper-parameters of Domain Transfer Learning (Algorithm 1); the defaults are the `paper` preset's."
     ipc:int=10 # synthetic images per class
     batch_size:int=10 # images per batch
-    batching:str='class' # 'class': a batch holds images of one class (Algorithm 1); 'mixed': of every class (SRe2L's order)
-    iterations:int=500 # T: optimization steps every synthetic image receives
-    steps_per_visit:int=50 # N: consecutive steps on one batch before moving to the next
+    batching:str='class' # 'class': one class a batch (Algorithm 1); 'mixed': every class (SRe2L)
+    iterations:int=1000 # T: optimization steps every synthetic image receives
+    steps_per_visit:int=500 # N: consecutive steps on one batch before moving to the next
     alpha_ce:float=1. # weight of the cross-entropy on S (eq. 10)
     beta_ce:float=1. # weight of the cross-entropy on psi's copies (eq. 11)
     alpha_style:float=1. # weight of the averaged domain style loss on S (eq. 8)
@@ -44,11 +44,12 @@ class DTLConfig:
     lr_theta:float=1e-2 # Adam learning rate of psi's per-domain CIN rows theta_e (cosine-annealed likewise)
     jitter:int=4 # random translation of S by up to this many pixels per step (as SRe2L)
     flip:bool=True # random horizontal flip of S per step
-    transfer_width:int=16 # channels of psi's first layer
-    transfer_residual:int=2 # residual blocks of psi
+    transfer_width:int=32 # channels of psi's first layer (Dumoulin et al.: 32)
+    transfer_residual:int=5 # residual blocks of psi (Dumoulin et al.: 5)
+    bounded:bool=True # psi's output kept inside the valid pixel box (`TransferNet(bounds=...)`); False: unbounded
     fused:bool=True # one teacher pass over S and its E copies (False: 1+E passes; same losses)
     transfer:bool=True # learn psi (False: S alone with the averaged style loss, the paper's Table 4 rows 1-3)
-    log_every:int=10 # steps between history records
+    log_every:int=50 # steps between history records
     seed:int=0 # seed of the initialization, jitter and psi
     amp:bool=False # bfloat16 autocast of the teacher and psi
     channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
@@ -153,7 +154,8 @@ def dtl_step_losses(teacher:nn.Module, # frozen, in eval mode
                     cfg:DTLConfig, # normalized, weights, fused
                     rec:StyleRecorder # an active recorder on `teacher`
                    )->tuple:
-    "Eq. 12 for one step: `(total, terms)`, with per-layer style terms (`avg_style_layers` [L], `per_style_layers` [E,L])."
+    """Eq. 12 for one step: `(total, terms)`, with per-layer style terms (`avg_style_layers` [L], `per_style_layers`
+    [E,L])."""
     B, E = len(x), len(targets[0].m)
     lc = sc = None # without psi: eq. 8 and eq. 10 on S only
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.amp):
@@ -179,7 +181,7 @@ class DTLResult:
     labels:torch.Tensor # [K*IPC]
     transfer:TransferNet|None # psi (None when trained with `transfer=False`)
     domains:list # seen domains, in the order of psi's rows
-    history:dict # lists per logged step: step, ce, ce_psi, avg_style, per_style, total, avg_style_layers [L], per_style_layers [E][L]
+    history:dict # per logged step: step, ce, ce_psi, avg_style, per_style, total, *_layers ([L], [E][L])
     config:DTLConfig
     mean:tuple # the teacher's input normalization
     std:tuple
@@ -286,7 +288,8 @@ def _dtl_result(path:Path, t:dict, rec:dict, device)->DTLResult:
     "A `DTLResult` from a checked unit's tensors and record; a ValueError naming `path` if psi does not fit."
     cfg, transfer = DTLConfig(**rec['config']), None
     if cfg.transfer:
-        transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual)
+        transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual,
+                               bounds=(rec['mean'], rec['std']) if cfg.bounded else None)
         transfer = transfer.to(device)
         if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
         try: transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
@@ -351,9 +354,11 @@ class DTL:
         self.teacher, self.cfg, self.mean, self.std = teacher, cfg, *model_mean_std(teacher)
         self.S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:cfg.n_batches(n_classes)]]
         self.opts = [torch.optim.Adam([s], lr=cfg.lr_images, betas=(0.5, 0.9)) for s in self.S]  # SRe2L's betas
-        psi = TransferNet(len(styles), width=cfg.transfer_width, n_residual=cfg.transfer_residual).to(device)
+        psi = TransferNet(len(styles), width=cfg.transfer_width, n_residual=cfg.transfer_residual,
+                          bounds=(self.mean, self.std) if cfg.bounded else None).to(device)
         self.transfer = psi.to(memory_format=torch.channels_last) if cfg.channels_last else psi
-        # the CIN rows learn faster than the shared convolutions (psi starts as the identity: large conv steps destabilize it)
+        # the CIN rows learn faster than the shared convolutions
+        # (psi starts as the identity: large conv steps destabilize it)
         self.opt_psi = torch.optim.Adam([{'params': psi.conv_parameters(), 'lr': cfg.lr_transfer},
                                          {'params': psi.theta_parameters(), 'lr': cfg.lr_theta}])
         self.target = [Style(st.m.to(device), st.s.to(device)) for st in average_style(styles)]
@@ -373,8 +378,8 @@ def update(self, j:int, # which batch of S
     "One step of eq. 12 on batch `j` and psi, S kept in the valid pixel box: `(total, terms)`."
     c, s, opt = self.cfg, self.S[j], self.opts[j]
     opt.param_groups[0]['lr'] = cosine_lr(c.lr_images, t_images, c.iterations)
-    for group, lr in zip(self.opt_psi.param_groups, (c.lr_transfer, c.lr_theta)): group['lr'] = cosine_lr(lr, t,
-                                                                                                          self.total_steps)
+    for group, lr in zip(self.opt_psi.param_groups, (c.lr_transfer, c.lr_theta)):
+        group['lr'] = cosine_lr(lr, t, self.total_steps)
     total, terms = dtl_step_losses(self.teacher, self.transfer, roll_jitter(s, c.jitter, c.flip, g), y, self.target,
                                    self.targets, c, rec)
     opt.zero_grad(set_to_none=True); self.opt_psi.zero_grad(set_to_none=True)
@@ -396,7 +401,8 @@ def _frozen(model:nn.Module):
 # %% ../nbs/07_dtl.ipynb #cd20c801
 def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None):
     "After a visit, pre-checkpoint: stop if the loss, S or psi is NaN or inf, saying what is kept and what to do."
-    learned = {**{f'S batch {j}': s.detach() for j, s in enumerate(algo.S)}, **{f'psi.{k}': w for k, w in algo.transfer.state_dict().items()}}
+    learned = {**{f'S batch {j}': s.detach() for j, s in enumerate(algo.S)},
+               **{f'psi.{k}': w for k, w in algo.transfer.state_dict().items()}}
     bad = training_faults(total, learned)
     if not bad: return
     kept = (f'the checkpoint of the last good visit is kept in {ck.path}' if ck is not None and ck.path.exists()
@@ -421,7 +427,8 @@ def _dtl_meta(cfg:DTLConfig, teacher:nn.Module, styles:dict, init, n_classes:int
 
 # %% ../nbs/07_dtl.ipynb #c0428a9f
 def _run_visit(algo:DTL, v, y:torch.Tensor, step:int, g:torch.Generator, rec:StyleRecorder, history:dict)->tuple:
-    "The `v.steps` steps of one visit of Algorithm 1's loop, logged every `log_every`: `(step after it, its last total)`."
+    """The `v.steps` steps of one visit of Algorithm 1's loop, logged every `log_every`: `(step after it, its last
+    total)`."""
     algo.transfer.train()
     for n in range(v.steps):
         total, terms = algo.update(v.index % len(algo.S), y, v.first_step + n, step, g, rec); step += 1
@@ -493,3 +500,38 @@ def sample_real_images(dataset, # a `ddg_nb.data.MultiDomainDataset`
     tf = test_transform(image_size, mean, std)
     images = torch.stack([tf(dataset.subset(d, [i])[0][0]) for d, i in picks])
     return images, torch.arange(len(dataset.classes)).repeat_interleave(ipc), picks
+
+# %% ../nbs/07_dtl.ipynb #38cc3f6f
+def _set_style(teacher:nn.Module, images:torch.Tensor, batch_size:int=128)->list:
+    "The style of a whole set (eq. 5 over all its images), in batches."
+    return domain_styles(teacher, {'set': [(x, None) for x in images.split(batch_size)]}, progress=False)['set']
+
+# %% ../nbs/07_dtl.ipynb #701cb4eb
+@torch.no_grad()
+def transfer_quality(teacher:nn.Module, # the teacher whose BN inputs define the styles
+                     transfer:nn.Module, # psi
+                     images:torch.Tensor, # S `[N,3,H,W]`, in the teacher's normalized space
+                     styles:dict, # {seen domain: [Style per layer]}, the style bank psi was trained on (its order)
+                     real:dict, # {seen domain: N real training images of it}, the sampling floor
+                     mean, std # the teacher's input normalization (for the pixel range)
+                    )->dict:
+    """Per seen domain: the normalized style losses to its style of S (`S`), of psi's copies (`psi`) and of a real
+    subset (`real`), the fraction of the distance closed (`closed`) and of pixel values outside [0, 1] (`outside`)."""
+    teacher.eval(); transfer.eval(); s_style = _set_style(teacher, images); out = {}
+    lo, hi = pixel_bounds(mean, std, images.device)
+    for e, (d, target) in enumerate(styles.items()):
+        copies = torch.cat([transfer(x, e) for x in images.split(128)])
+        l_s, l_psi, l_real = (float(avg_style_loss(st, target))
+                              for st in (s_style, _set_style(teacher, copies), _set_style(teacher, real[d])))
+        closed = (l_s - l_psi)/(l_s - l_real) if l_s > l_real else None
+        outside = float(((copies < lo) | (copies > hi)).float().mean())
+        out[d] = dict(S=l_s, psi=l_psi, real=l_real, closed=closed, outside=outside)
+    return out
+
+# %% ../nbs/07_dtl.ipynb #3a15b7d9
+def quality_line(q:dict # `transfer_quality`'s result
+                )->str:
+    "One line for the log: per seen domain the share of the distance psi closes, and pixel values outside the box."
+    closed = lambda v: 'n/a' if v['closed'] is None else f"{v['closed']:.0%}"
+    parts, out = ', '.join(f'{d} {closed(v)}' for d, v in q.items()), max(v['outside'] for v in q.values())
+    return f'psi closes {parts} of the distance from S to real images; {out:.1%} of pixel values outside [0, 1]'

@@ -14,30 +14,31 @@ from .core import (get_device, seed_everything, save_tensors, load_tensors, save
                          load_optimizer_state, SPEED_SETTINGS)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
+from .presets import preset
 from .stage import Checkpoint, tensor_fingerprint, training_faults
 from fastcore.basics import patch_to
-from .relabel import RelabelConfig, Relabeler
+from .relabel import RelabelConfig, Relabeler, DomainTeachers
 
 _logger = logging.getLogger(__name__) # records resumes; `run_experiment` sends them to the run log
 
 # %% auto #0
-__all__ = ['STUDENT_PRESETS', 'ROW_KEY', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
+__all__ = ['ROW_KEY', 'TRIAL_SETTINGS', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
            'KDStudent', 'train_student', 'condensation', 'row_settings', 'setting_groups', 'results_tables',
-           'results_table']
+           'results_table', 'paired_differences', 'compare_table']
 
 # %% ../nbs/10_evaluate.ipynb #89daef01
 @dataclass
 class StudentConfig:
-    "Student training on a distilled set (the validate stage)."
-    model:str='small_cnn' # `create_model` name
-    pretrained:bool=False # ImageNet weights (paper: yes)
-    image_size:int=32 # training and evaluation resolution
+    "Student training on a distilled set (the validate stage); the defaults are the paper's (§4.1)."
+    model:str='resnet50' # `create_model` name
+    pretrained:bool=True # ImageNet weights
+    image_size:int=224 # training and evaluation resolution
     epochs:int=300 # passes over the distilled set
     batch_size:int=32 # images per step
-    lr:float=1e-3 # AdamW learning rate (cosine-annealed over all steps)
-    weight_decay:float=0.01 # AdamW weight decay
+    lr:float=5e-5 # AdamW learning rate (cosine-annealed over all steps)
+    weight_decay:float=0. # AdamW weight decay
     temperature:float=4. # KD temperature T (soft labels and student logits)
-    freeze_bn:bool=False # keep the student's BN in eval mode
+    freeze_bn:bool=True # keep the student's BN in eval mode (paper: except for the per-domain sets)
     eval_every:int=10 # epochs between model-selection evaluations
     seed:int=0 # initialization, batch order and views
     amp:bool=False # bfloat16 autocast
@@ -50,33 +51,15 @@ class StudentConfig:
             if not getattr(self, k) > 0: raise ValueError(f'StudentConfig.{k} must be > 0, got {getattr(self, k)}')
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
 
-# %% ../nbs/10_evaluate.ipynb #9642a078
-STUDENT_PRESETS = {
-    'paper': StudentConfig(model='resnet50', pretrained=True, image_size=224, epochs=300, batch_size=32, lr=5e-5,
-                           weight_decay=0.01, temperature=4., freeze_bn=False, eval_every=10),
-    'cpu': StudentConfig(model='small_cnn', pretrained=False, image_size=32, epochs=300, batch_size=32, lr=1e-3,
-                         weight_decay=0.01, temperature=4., freeze_bn=False, eval_every=10),
-    # 150 epochs: at 60, seen-domain validation was still rising when training stopped (the last epoch won in 7 of 12
-    # StyleShapes `random` students); at 150 it is higher for all 24 students measured and picks epochs 50-140 (results page)
-    'cpu-pretrained': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=32, epochs=150,
-                                    batch_size=32, lr=3e-4,
-                                    weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=10),
-    'cpu-pacs': StudentConfig(model='efficientnet_lite0', pretrained=True, image_size=64, epochs=60, batch_size=32,
-                              lr=3e-4,
-                              weight_decay=0.01, temperature=4., freeze_bn=True, eval_every=20),
-}
-
 # %% ../nbs/10_evaluate.ipynb #cef52357
-def student_config(preset:str='cpu', # one of `STUDENT_PRESETS`
+def student_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
                    **kwargs # fields overriding the preset
                   )->StudentConfig:
-    "A preset student configuration, with overrides."
-    if preset not in STUDENT_PRESETS: raise ValueError(
-        f'unknown student preset {preset!r}; known: {", ".join(STUDENT_PRESETS)}')
+    "The student of preset `preset_name` (a difference from the paper's `StudentConfig()`) with `kwargs`."
     bad = set(kwargs) - set(StudentConfig.__dataclass_fields__)
     if bad: raise ValueError(
         f'unknown StudentConfig field(s) {sorted(bad)}; known: {", ".join(StudentConfig.__dataclass_fields__)}')
-    return StudentConfig(**{**asdict(STUDENT_PRESETS[preset]), **kwargs})
+    return StudentConfig(**{**preset(preset_name, 'student'), **kwargs})
 
 # %% ../nbs/10_evaluate.ipynb #e6e3dfeb
 def kd_loss(student_logits:torch.Tensor, # [N,K]
@@ -89,7 +72,8 @@ def kd_loss(student_logits:torch.Tensor, # [N,K]
 # %% ../nbs/10_evaluate.ipynb #7e2666f4
 def select_evaluation(history:list # evaluation rows with 'val_acc' (and 'test_acc')
                      )->dict:
-    "The row with the best seen-domain validation accuracy (the earliest on a tie): DomainBed's training-domain validation."
+    """The row with the best seen-domain validation accuracy (the earliest on a tie): DomainBed's training-domain
+    validation."""
     if not history: raise ValueError('no evaluation to select from')
     return max(enumerate(history), key=lambda r: (r[1]['val_acc'], -r[0]))[1]
 
@@ -126,7 +110,7 @@ def _score(model, val:dict, plain)->tuple:
 class KDStudent:
     "A student learning the teacher's soft labels on (style-mixed) views of distilled images; `update` is one step."
     def __init__(self, teacher:nn.Module, # the teacher, on `device`, in eval mode
-                 n_classes:int, n_images:int, # K, and the distilled set's size (for the schedule)
+                 n_classes:int, n_images:int, # K, and the images an epoch draws (for the schedule)
                  cfg:StudentConfig, rcfg:RelabelConfig, transfer:nn.Module|None, device):
         self.cfg, m = cfg, create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
@@ -142,10 +126,11 @@ class KDStudent:
 # %% ../nbs/10_evaluate.ipynb #33b3e441
 @patch_to(KDStudent)
 def update(self, x:torch.Tensor, # a batch of distilled images
-           g:torch.Generator # draws of the views
+           g:torch.Generator, # draws of the views
+           domains:torch.Tensor|None=None # `[B]` the images' domains, for a `DomainTeachers` teacher
           )->dict:
     "Views of `x`, the teacher's soft labels on them, one optimizer step: `{'loss': ...}` (not synced to the host)."
-    views, soft, _ = self.relabeler(x, g)
+    views, soft, _ = self.relabeler(x, g, domains=domains)
     with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp):
         logits = self.model(self.convert(views))
     loss = kd_loss(logits, soft, self.cfg.temperature)
@@ -164,8 +149,8 @@ def train(self):
 def state(self)->tuple:
     "`(tensors, state)` of the model, the optimizer and the schedule, for a checkpoint."
     ot, groups = optimizer_state_tensors(self.opt)
-    return {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}, dict(groups=groups,
-                                                                                           sched=self.sched.state_dict())
+    tensors = {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}
+    return tensors, dict(groups=groups, sched=self.sched.state_dict())
 
 # %% ../nbs/10_evaluate.ipynb #9d9bdc1e
 @patch_to(KDStudent)
@@ -183,7 +168,8 @@ def _check_student(algo:KDStudent, loss:float, epoch:int):
 
 # %% ../nbs/10_evaluate.ipynb #01158e96
 def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, loss:float, best:dict|None)->dict|None:
-    "Append an evaluation to `history`; a newly selected one is scored on the unseen domain and its weights kept (returned)."
+    """Append an evaluation to `history`; a newly selected one is scored on the unseen domain and its weights kept
+    (returned)."""
     _check_student(algo, loss, epoch)
     va, per = _score(algo.model, val, algo.plain)
     history.append(dict(epoch=epoch, loss=loss, val_acc=va, val_acc_per_domain=per, test_acc=None))
@@ -219,18 +205,26 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
                   transfer:nn.Module|None=None, # psi, for domain style mixing (`relabel.dsm_p > 0`)
                   out_dir:str|Path|None=None, # checkpoint (resume) and the record; None: nothing saved
                   device=None, # default: the teacher's
-                  progress:bool=True)->StudentResult:
+                  progress:bool=True,
+                  epoch_images:int|None=None, # images an epoch draws (None: all): sets of any size get the same steps
+                  domains:torch.Tensor|None=None # `[N]` each image's domain, when `teacher` is a `DomainTeachers`
+                 )->StudentResult:
     "Train a student on the teacher's soft labels of views of `images`; select by seen-domain validation (DomainBed)."
     cfg, rcfg = config or student_config('cpu'), relabel or RelabelConfig()
     device = get_device(device) if device is not None else next(teacher.parameters()).device
+    if isinstance(teacher, DomainTeachers) != (domains is not None): raise ValueError(
+        'train_student: pass `domains` (each image\'s domain) exactly when the teacher is a DomainTeachers')
     teacher, images = teacher.to(device).eval(), images.to(device)
+    domains = domains.to(device) if domains is not None else None
     if transfer is not None: transfer = transfer.to(device).eval()
     n_classes = teacher(images[:1]).shape[1]
     g = seed_everything(cfg.seed)
-    algo = KDStudent(teacher, n_classes, len(images), cfg, rcfg, transfer, device)
+    n_epoch = min(epoch_images or len(images), len(images))
+    algo = KDStudent(teacher, n_classes, n_epoch, cfg, rcfg, transfer, device)
     inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images),
-                  transfer=tensor_fingerprint(transfer))
+                  transfer=tensor_fingerprint(transfer), domains=tensor_fingerprint(domains))
     meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images),
+                                      epoch_images=n_epoch,
                                       dsm=transfer is not None, inputs=inputs)))
     out = Path(out_dir) if out_dir is not None else None
     ck = Checkpoint(out/'student_checkpoint.safetensors', meta) if out is not None else None # one atomic file
@@ -239,9 +233,10 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     bar = tqdm(range(start, cfg.epochs), desc='student', initial=start, total=cfg.epochs, disable=not progress)
     for epoch in bar:
         algo.train()
-        order = torch.randperm(len(images), generator=g).to(device)
-        for lo in range(0, len(images), cfg.batch_size): running += algo.update(images[order[lo:lo + cfg.batch_size]],
-                                                                                g)['loss']
+        order = torch.randperm(len(images), generator=g)[:n_epoch].to(device)
+        for lo in range(0, n_epoch, cfg.batch_size):
+            b = order[lo:lo + cfg.batch_size]
+            running += algo.update(images[b], g, None if domains is None else domains[b])['loss']
         done = epoch + 1
         if done % cfg.eval_every == 0 or done == cfg.epochs:
             best = _evaluate_student(algo, val, test, history, done,
@@ -275,7 +270,8 @@ def condensation(n_images:int, # distilled images (all domains' sets, for per-do
     return dict(images=n_images/n_real, bytes=(n_images*px + 4*extra_parameters)/(n_real*px))
 
 # %% ../nbs/10_evaluate.ipynb #10ffd029
-ROW_KEY = ('method', 'test_domain', 'seed') # what a table cell is indexed by (seeds averaged)
+ROW_KEY = ('method', 'test_domain', 'trial', 'seed') # what a table cell is indexed by (trials and seeds averaged)
+TRIAL_SETTINGS = ('teacher.seed', 'teacher.split_seed', 'inputs.teacher') # what a DomainBed trial redraws
 
 # %% ../nbs/10_evaluate.ipynb #d8a4908e
 def _hashable(v): return tuple(_hashable(x) for x in v) if isinstance(v, (list, tuple)) else v
@@ -283,7 +279,8 @@ def _hashable(v): return tuple(_hashable(x) for x in v) if isinstance(v, (list, 
 # %% ../nbs/10_evaluate.ipynb #57f4852b
 def row_settings(row:dict # a result row
                 )->dict:
-    "The settings that decided `row`, flat: dataset, IPC, student, the dotted keys of its `config` and `inputs` (speed-only settings left out)."
+    """The settings that decided `row`, flat: dataset, IPC, student, the dotted keys of its `config` and `inputs`
+    (speed-only settings left out)."""
     flat = {k: row[k] for k in ('dataset', 'ipc', 'student') if k in row}
     def walk(prefix, v):
         if not isinstance(v, dict): flat[prefix] = _hashable(v); return
@@ -308,13 +305,18 @@ def _determined(k:str, kept:list, flat:list)->bool:
 # %% ../nbs/10_evaluate.ipynb #84146c57
 def setting_groups(rows:list # result rows
                   )->list:
-    "`[(settings, rows)]`: `rows` split by the settings on which two rows of one method and test domain disagree (one group when none do)."
+    """`[(settings, rows)]`: `rows` split by the settings on which two rows of one method and test domain disagree (one
+    group when none do)."""
     flat, by_method = [row_settings(r) for r in rows], {}
-    # each domain has its own teacher
-    for r, f in zip(rows, flat): by_method.setdefault((r['method'], r.get('test_domain')), []).append(f)
-    keys = [k for k in sorted({k for fs in by_method.values() for k in set().union(*fs)
-                               if len({f.get(k) for f in fs}) > 1},
-                              key=lambda k: (k.count('.'), k))]
+    # each domain and each trial has its own teacher; across trials only what a trial redraws may differ
+    for r, f in zip(rows, flat): by_method.setdefault((r['method'], r.get('test_domain')), []).append((r, f))
+    differ = lambda fs: {k for k in set().union(*fs) if len({f.get(k) for f in fs}) > 1}
+    keys = set()
+    for pairs in by_method.values():
+        by_trial = {}
+        for r, f in pairs: by_trial.setdefault(r.get('trial', 0), []).append(f)
+        keys |= set().union(*map(differ, by_trial.values())) | (differ([f for _, f in pairs]) - set(TRIAL_SETTINGS))
+    keys = sorted(keys, key=lambda k: (k.count('.'), k))
     kept = []
     for k in keys: # leave out a setting the kept ones determine (DTLConfig's batch size follows from IPC)
         if not _determined(k, kept, flat): kept.append(k)
@@ -338,9 +340,9 @@ def _check_one_setting(rows:list):
                          'of one')
     seen = {}
     for r in rows:
-        k = tuple(r[x] for x in ROW_KEY)
+        k = tuple(r.get(x, 0) for x in ROW_KEY)
         if k in seen: raise ValueError(
-            f'two rows for method {k[0]!r}, test domain {k[1]!r}, seed {k[2]} with the same settings')
+            f'two rows for method {k[0]!r}, test domain {k[1]!r}, trial {k[2]}, seed {k[3]} with the same settings')
         seen[k] = r
 
 # %% ../nbs/10_evaluate.ipynb #762c5038
@@ -360,32 +362,53 @@ def results_tables(rows:list, # result rows, of one setting or several
                         for s, g in groups)
 
 # %% ../nbs/10_evaluate.ipynb #defd1efa
-def _cell(vals:list, digits:int=1)->str:
+def _cell(vals:list, digits:int=1, se:bool=False)->str:
+    "Mean ± std of `vals` in % (± standard error with `se`)."
     if not vals: return '–'
-    m = 100*statistics.fmean(vals)
-    return f'{m:.{digits}f}' if len(vals) == 1 else f'{m:.{digits}f} ± {100*statistics.stdev(vals):.{digits}f}'
+    m, n = 100*statistics.fmean(vals), len(vals)
+    if n == 1: return f'{m:.{digits}f}'
+    return f'{m:.{digits}f} ± {100*statistics.stdev(vals)/(math.sqrt(n) if se else 1):.{digits}f}'
+
+# %% ../nbs/10_evaluate.ipynb #b8b30081
+def _replicates(rows:list, method:str, metric:str='test_acc')->dict:
+    "`{(test domain, trial, seed): metric}` of one method's rows (rows without a trial are trial 0)."
+    return {(r['test_domain'], r.get('trial', 0), r['seed']): r[metric] for r in rows if r['method'] == method}
+
+# %% ../nbs/10_evaluate.ipynb #07d3d1ca
+def _unit_means(by:dict, per_trial:bool)->dict:
+    "`{(domain, trial, seed): value}` as the table's units: each trial's seeds averaged (`per_trial`), or as they are."
+    if not per_trial: return by
+    groups = {}
+    for (d, t, _), v in by.items(): groups.setdefault((d, t), []).append(v)
+    return {(d, t, None): statistics.fmean(v) for (d, t), v in groups.items()}
 
 # %% ../nbs/10_evaluate.ipynb #2a8257ac
 def results_table(rows:list, # result rows (dicts with method, test_domain, seed, test_acc)
                   fmt:str='markdown', # 'markdown', 'csv' or 'latex'
                   metric:str='test_acc', # which accuracy
                   methods:list|None=None, # row order (default: first appearance)
-                  n_seeds:bool=False # add a `seeds` column: how many seeds each row averages (for tables whose rows differ)
+                  n_seeds:bool=False # add a `seeds` column: how many seeds each row averages
                  )->str:
-    "Methods × test domains (+ average) of `metric` in %, mean ± std over seeds, for rows of one setting (see `results_tables`)."
+    """Methods × test domains (+ average) of `metric` in %, for rows of one setting (see `results_tables`): mean ±
+    standard error over DomainBed trials (each trial's seeds averaged first) when a method has several, else mean ±
+    std over seeds."""
     if fmt not in ('markdown', 'csv', 'latex'): raise ValueError(
         f"fmt must be 'markdown', 'csv' or 'latex', got {fmt!r}")
     _check_one_setting(rows)
     methods = methods or list(dict.fromkeys(r['method'] for r in rows))
     domains = list(dict.fromkeys(r['test_domain'] for r in rows))
     body = []
+    several = len({r.get('trial', 0) for r in rows}) > 1
     for m in methods:
-        by = {(r['test_domain'], r['seed']): r[metric] for r in rows if r['method'] == m}
-        seeds = sorted({s for _, s in by})
-        cells = [_cell([by[(d, s)] for s in seeds if (d, s) in by]) for d in domains]
-        avgs = [statistics.fmean(by[(d, s)] for d in domains) for s in seeds if all((d, s) in by for d in domains)]
-        body.append([m] + cells + [_cell(avgs)] + ([str(len(seeds))] if n_seeds else []))
-    head = ['method'] + domains + ['avg'] + (['seeds'] if n_seeds else [])
+        by = _replicates(rows, m, metric)
+        trials, seeds = sorted({t for _, t, _ in by}), sorted({s for _, _, s in by})
+        unit = {(d, t if len(trials) > 1 else s): v for (d, t, s), v in _unit_means(by, len(trials) > 1).items()}
+        units = sorted({u for _, u in unit})
+        cells = [_cell([unit[d, u] for u in units if (d, u) in unit], se=len(trials) > 1) for d in domains]
+        avgs = [statistics.fmean(unit[d, u] for d in domains) for u in units if all((d, u) in unit for d in domains)]
+        count = ([str(len(trials))] if several else []) + [str(len(seeds))]
+        body.append([m] + cells + [_cell(avgs, se=len(trials) > 1)] + (count if n_seeds else []))
+    head = ['method'] + domains + ['avg'] + ((['trials'] if several else []) + ['seeds'] if n_seeds else [])
     if fmt == 'csv': return '\n'.join(','.join(c.replace(' ± ', '±') for c in r) for r in [head] + body)
     if fmt == 'latex':
         lines = [r'\begin{tabular}{l' + 'c'*(len(head) - 1) + '}', r'\toprule', ' & '.join(head) + r' \\', r'\midrule']
@@ -393,3 +416,41 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
         return '\n'.join(lines + [r'\bottomrule', r'\end{tabular}'])
     return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' + '---:|'*(len(head) - 1)]
                      + ['| ' + ' | '.join(r) + ' |' for r in body])
+
+# %% ../nbs/10_evaluate.ipynb #46bb0281
+def _summary(diffs:list)->dict:
+    "Mean, standard error (None for one value), pairs favouring A, and their number."
+    n = len(diffs)
+    return dict(mean=statistics.fmean(diffs) if n else None,
+                se=statistics.stdev(diffs)/math.sqrt(n) if n > 1 else None, favour_a=sum(d > 0 for d in diffs), n=n)
+
+# %% ../nbs/10_evaluate.ipynb #6ef7f127
+def paired_differences(rows:list, # result rows (of one setting) holding both methods
+                       a:str, b:str, # the two methods: differences are a - b
+                       metric:str='test_acc' # which accuracy
+                      )->dict:
+    """`a - b` per (trial, test domain), seeds averaged first, and per trial over the test domains both have: the
+    differences and their mean ± standard error and how many favour `a`."""
+    A, B = (_unit_means(_replicates(rows, m, metric), True) for m in (a, b))
+    if not A or not B: raise ValueError(f'no rows of method {a if not A else b!r}; methods here: '
+                                        f'{", ".join(dict.fromkeys(r["method"] for r in rows))}')
+    pairs = [dict(trial=t, test_domain=d, diff=A[k] - B[k]) for k in sorted(A.keys() & B.keys()) for d, t, _ in [k]]
+    domains = sorted({p['test_domain'] for p in pairs})
+    trials = [dict(trial=t, diff=statistics.fmean(p['diff'] for p in pairs if p['trial'] == t))
+              for t in sorted({p['trial'] for p in pairs})
+              if sorted(p['test_domain'] for p in pairs if p['trial'] == t) == domains]
+    return dict(a=a, b=b, metric=metric, pairs=pairs, per_pair=_summary([p['diff'] for p in pairs]),
+                trials=trials, per_trial=_summary([t['diff'] for t in trials]))
+
+# %% ../nbs/10_evaluate.ipynb #636e0ae1
+def compare_table(res:dict # `paired_differences`'s result
+                 )->str:
+    "Markdown: the per-trial and per-pair differences of `res` in points, their mean ± standard error and wins."
+    fmt = lambda s: ('–' if s['mean'] is None else f"{100*s['mean']:+.1f}"
+                     + ('' if s['se'] is None else f" ± {100*s['se']:.1f}") + f" ({s['favour_a']}/{s['n']} favour A)")
+    lines = [f"A = `{res['a']}`, B = `{res['b']}`, {res['metric']} (points, A − B)", '',
+             '| trial | test domain | A − B |', '|---|---|---:|']
+    lines += [f"| {p['trial']} | {p['test_domain']} | {100*p['diff']:+.1f} |" for p in res['pairs']]
+    lines += [f"| {t['trial']} | avg | {100*t['diff']:+.1f} |" for t in res['trials']]
+    return '\n'.join(lines + ['', f"per (trial, domain): {fmt(res['per_pair'])}; per trial (domain average): "
+                               f"{fmt(res['per_trial'])}"])

@@ -19,7 +19,8 @@ def style_loss(style:Style, # style of the images (one layer): m, s of shape [C]
                target:Style, # target style of that layer, same shape
                normalized:bool=True # divide by the channel variance of the target (eq. 8-9); False: eq. 6-7
               )->torch.Tensor:
-    "`mean_c((m-m_t)^2)/d_m + mean_c((s-s_t)^2)/d_s` with `d = std_c(target)^2` (population std) when normalized, else 1."
+    """`mean_c((m-m_t)^2)/d_m + mean_c((s-s_t)^2)/d_s` with `d = std_c(target)^2` (population std) when normalized,
+    else 1."""
     lm, ls = (style.m - target.m).square().mean(-1), (style.s - target.s).square().mean(-1)
     if not normalized: return lm + ls
     if target.m.shape[-1] < 2: raise ValueError(
@@ -50,12 +51,13 @@ def _per_domain(x)->list:
 def _stacked(x)->bool: return isinstance(x, (list, tuple)) and len(x) > 0 and isinstance(x[0], Style)
 
 # %% ../nbs/05_losses.ipynb #13c9a728
-def per_style_loss(domain_styles, # E x [Style per layer] (list or dict), or stacked: [Style(m [E,C], s [E,C]) per layer]
+def per_style_loss(domain_styles, # E x [Style per layer] (list or dict), or [Style(m [E,C], s [E,C]) per layer]
                    domain_targets, # each domain's style, same order and form
                    normalized:bool=True, # normalized style loss (eq. 9); False: eq. 7
                    per_layer:bool=False # return the [E, L] terms instead of their sum
                   )->torch.Tensor:
-    "Eq. 9 (eq. 7 if not `normalized`): the style loss of each transferred copy against its domain, summed over layers and domains."
+    """Eq. 9 (eq. 7 if not `normalized`): the style loss of each transferred copy against its domain, summed over
+    layers and domains."""
     # the form one fused teacher pass gives: no restacking per step
     if _stacked(domain_styles) and _stacked(domain_targets):
         _check_layers(domain_styles, domain_targets, 'per_style_loss')
@@ -85,7 +87,7 @@ def ce_loss(logits:torch.Tensor, # [E*B, K] teacher logits of E consecutive segm
 
 # %% ../nbs/05_losses.ipynb #7724b7e7
 def dtl_loss(logits:torch.Tensor, # [B,K] teacher logits of the synthetic images S
-             logits_psi:torch.Tensor|None, # [E*B,K] logits of the copies psi(S; theta_e), domain-major (row e*B+b); None: no psi
+             logits_psi:torch.Tensor|None, # [E*B,K] logits of psi(S; theta_e), row e*B+b; None: no psi
              labels:torch.Tensor, # [B] labels of S
              styles:list, # [Style per layer] of S
              styles_psi:list|None, # styles of the copies, in domain order (as for `per_style_loss`); None without psi
@@ -96,9 +98,10 @@ def dtl_loss(logits:torch.Tensor, # [B,K] teacher logits of the synthetic images
              alpha_style:float=1., # weight of the averaged domain style loss on S (eq. 8)
              beta_per_style:float=1., # weight of the domain-specific style loss on the copies (eq. 9)
              normalized:bool=True, # normalized style losses (eq. 8-9); False: eq. 6-7
-             per_layer:bool=False # also return the per-layer style terms ('avg_style_layers' [L], 'per_style_layers' [E,L])
+             per_layer:bool=False # also the per-layer terms ('avg_style_layers' [L], 'per_style_layers' [E,L])
             )->tuple:
-    "Eq. 12: `(total, terms)`, the weighted sum and a dict of the un-weighted terms `ce`, `ce_psi`, `avg_style`, `per_style` (detached)."
+    """Eq. 12: `(total, terms)`, the weighted sum and a dict of the un-weighted terms `ce`, `ce_psi`, `avg_style`,
+    `per_style` (detached)."""
     avg = avg_style_loss(styles, target, normalized, per_layer=True)
     if logits_psi is None: # S only (eq. 8 and 10): the copies' terms are zero and left out
         E = targets[0].m.shape[0] if _stacked(targets) else len(_per_domain(targets))
@@ -120,7 +123,8 @@ def dtl_loss(logits:torch.Tensor, # [B,K] teacher logits of the synthetic images
 def batch_mean_var(mu:torch.Tensor, # per-image channel means [N,C]
                    var:torch.Tensor # per-image channel variances [N,C]
                   )->tuple:
-    "Batch channel mean and biased variance over (N,H,W) from per-image statistics (law of total variance): `([C], [C])`."
+    """Batch channel mean and biased variance over (N,H,W) from per-image statistics (law of total variance): `([C],
+    [C])`."""
     mean = mu.mean(0)
     return mean, var.mean(0) + (mu - mean).square().mean(0)
 
@@ -130,7 +134,8 @@ def bn_statistic_loss(bns, # the BN layers whose running statistics are the targ
                       first_bn_multiplier:float=10., # weight of the first BN layer (SRe2L: 10)
                       per_layer:bool=False # return the [L] weighted per-layer terms instead of their sum
                      )->torch.Tensor:
-    "SRe2L's BN loss: `||batch mean - running_mean||_2 + ||batch var - running_var||_2` per layer, summed, first layer weighted."
+    """SRe2L's BN loss: `||batch mean - running_mean||_2 + ||batch var - running_var||_2` per layer, summed, first
+    layer weighted."""
     bns = bn_layers(bns) if isinstance(bns, nn.Module) else list(bns)
     if len(bns) != len(stats): raise ValueError(
         f'bn_statistic_loss: {len(bns)} BN layers but statistics of {len(stats)} layers')

@@ -12,15 +12,16 @@ from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
                          optimizer_state_tensors, load_optimizer_state, settings_hash)
 import ddg_nb
+from .presets import preset
 from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, training_faults, load_unit
 from fastcore.basics import patch_to
 
 _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TEACHER_PRESETS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
-           'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher',
-           'teacher_stage', 'train_teacher']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers', 'set_bn_eval',
+           'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher', 'teacher_stage',
+           'train_teacher']
 
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -86,7 +87,8 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
             if not pretrained: raise
             raise RuntimeError(
                 f"could not get timm's ImageNet weights for {name!r} ({type(e).__name__}); this machine looks offline. "
-                               "Use pretrained=False, or 'efficientnet_lite0', whose weights ship in a PyPI package.") from e
+                               "Use pretrained=False, or 'efficientnet_lite0', whose weights ship in a PyPI "
+                               "package.") from e
     if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         raise ValueError(f'{name} has no BatchNorm layer; ddg_nb reads style statistics at BN inputs')
     return model
@@ -111,22 +113,23 @@ def set_bn_eval(model:nn.Module)->nn.Module:
 # %% ../nbs/03_models.ipynb #1b4b6de6
 @dataclass
 class TeacherConfig:
-    "Hyper-parameters of ERM teacher training (the squeeze stage)."
-    model:str='small_cnn' # `create_model` name
-    pretrained:bool=False # ImageNet weights
-    image_size:int=32 # training and evaluation resolution
-    steps:int=800 # optimizer steps
+    "Hyper-parameters of ERM teacher training (the squeeze stage); the defaults are the paper's (§4.1)."
+    model:str='resnet18' # `create_model` name
+    pretrained:bool=True # ImageNet weights
+    image_size:int=224 # training and evaluation resolution
+    steps:int=5000 # optimizer steps
     batch_size:int=32 # images per seen domain per step (DomainBed's ERM batch)
-    lr:float=1e-3 # Adam learning rate
+    lr:float=5e-5 # Adam learning rate
     weight_decay:float=0. # Adam weight decay
-    freeze_bn:bool=False # keep BN in eval mode (paper: across domains) or train it (per domain)
-    eval_every:int=200 # steps between seen/unseen evaluations (0: only at the end)
-    checkpoint_every:int=200 # steps between resumable checkpoints (0: never)
+    freeze_bn:bool=True # keep BN in eval mode (paper: across domains) or train it (per domain)
+    eval_every:int=500 # steps between seen/unseen evaluations (0: only at the end)
+    checkpoint_every:int=500 # steps between resumable checkpoints (0: never)
     seed:int=0 # seed of initialization, sampling and augmentation
     holdout_fraction:float=0.2 # DomainBed's validation fraction per domain
     split_seed:int=0 # DomainBed's trial seed for the splits
+    test_split:str='in' # unseen-domain accuracy on its 80% in-split (DomainBed, the paper) or on 'all' of it
     amp:bool=False # bfloat16 autocast
-    channels_last:bool=True # channels_last memory format: faster convolutions on GPUs, and 1.5-3x for EfficientNet-Lite0 on CPU (`benchmarks/channels_last.py`); speed only, not part of the artifact's identity
+    channels_last:bool=True # speed only (not in the identity): 1.5-3x on CPU (`benchmarks/channels_last.py`)
 
     def __post_init__(self):
         for k in ['image_size', 'steps', 'batch_size']:
@@ -136,32 +139,18 @@ class TeacherConfig:
         if not self.lr > 0: raise ValueError(f'TeacherConfig.lr must be > 0, got {self.lr}')
         if not 0 < self.holdout_fraction < 1: raise ValueError(
             f'TeacherConfig.holdout_fraction must be in (0, 1), got {self.holdout_fraction}')
-
-# %% ../nbs/03_models.ipynb #a7189f24
-TEACHER_PRESETS = {
-    'paper': TeacherConfig(model='resnet18', pretrained=True, image_size=224, steps=5000, batch_size=32, lr=5e-5,
-                           weight_decay=0., freeze_bn=True, eval_every=500, checkpoint_every=500),
-    'cpu': TeacherConfig(model='small_cnn', pretrained=False, image_size=32, steps=800, batch_size=32, lr=1e-3,
-                         weight_decay=0., freeze_bn=False, eval_every=200, checkpoint_every=200),
-    'cpu-pretrained': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=32, steps=200,
-                                    batch_size=32, lr=1e-3,
-                                    weight_decay=0., freeze_bn=True, eval_every=50, checkpoint_every=100),
-    'cpu-pacs': TeacherConfig(model='efficientnet_lite0', pretrained=True, image_size=64, steps=400, batch_size=32,
-                              lr=3e-4,
-                              weight_decay=0., freeze_bn=True, eval_every=100, checkpoint_every=100),
-}
+        if self.test_split not in ('in', 'all'): raise ValueError(
+            f"TeacherConfig.test_split must be 'in' or 'all', got {self.test_split!r}")
 
 # %% ../nbs/03_models.ipynb #016d9c30
-def teacher_config(preset:str='cpu', # one of `TEACHER_PRESETS`
+def teacher_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
                    **overrides # fields to change
                   )->TeacherConfig:
-    "A preset's `TeacherConfig` with `overrides`; unknown names are rejected with the known ones."
-    if preset not in TEACHER_PRESETS: raise ValueError(
-        f'unknown teacher preset {preset!r}; known: {sorted(TEACHER_PRESETS)}')
+    "The teacher of preset `preset_name` (a difference from the paper's `TeacherConfig()`) with `overrides`."
     known = {f.name for f in dataclasses.fields(TeacherConfig)}
     bad = sorted(set(overrides) - known)
     if bad: raise ValueError(f'unknown TeacherConfig field(s) {bad}; known: {sorted(known)}')
-    return dataclasses.replace(TEACHER_PRESETS[preset], **overrides)
+    return TeacherConfig(**{**preset(preset_name, 'teacher'), **overrides})
 
 # %% ../nbs/03_models.ipynb #b6539500
 @torch.no_grad()
@@ -198,7 +187,8 @@ class Teacher:
     data:str|None=None # `ddg_nb.stage.data_fingerprint` of the dataset's files it was trained and evaluated on
     version:str|None=None # the ddg_nb version that trained it
     def identity(self)->dict:
-        "What decided this teacher: configuration, dataset, classes, domains, the data's fingerprint and the ddg_nb version."
+        """What decided this teacher: configuration, dataset, classes, domains, the data's fingerprint and the ddg_nb
+        version."""
         return dict(config=asdict(self.config), dataset=self.dataset, classes=list(self.classes),
                     seen_domains=list(self.seen_domains),
                     test_domain=self.test_domain, data=self.data, version=self.version)
@@ -217,7 +207,8 @@ def _seen_data(dataset, splits, test_domain:str, size:int)->tuple:
 
 # %% ../nbs/03_models.ipynb #0775c389
 def _sample_batch(train:dict, batch_size:int, g:torch.Generator)->tuple:
-    "`batch_size` random images (with replacement) from each seen domain, concatenated: `(x uint8 [E*B,3,H,W], y [E*B])`."
+    """`batch_size` random images (with replacement) from each seen domain, concatenated: `(x uint8 [E*B,3,H,W], y
+    [E*B])`."""
     idx = [torch.randint(len(sub), (batch_size,), generator=g) for sub in train.values()]
     return (torch.cat([sub.images[i] for sub, i in zip(train.values(), idx)]),
             torch.cat([sub.labels[i] for sub, i in zip(train.values(), idx)]))
@@ -309,7 +300,8 @@ def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_au
 def _teacher_identity(dataset, test_domain:str, cfg:TeacherConfig)->tuple:
     "`(splits, identity)`: the DomainBed splits, and what decides the teacher (configuration, data, domains, version)."
     from ddg_nb.data import domainbed_splits
-    splits = domainbed_splits(dataset, test_domain, holdout_fraction=cfg.holdout_fraction, seed=cfg.split_seed)
+    splits = domainbed_splits(dataset, test_domain, holdout_fraction=cfg.holdout_fraction, seed=cfg.split_seed,
+                              test_split=cfg.test_split)
     seen = [d for d in dataset.domains if d != splits.test_domain]
     return splits, dict(config=asdict(cfg), dataset=dataset.name, classes=list(dataset.classes), seen_domains=seen,
                         test_domain=splits.test_domain, data=data_fingerprint(dataset.files, dataset.path),
@@ -336,7 +328,8 @@ def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):
     "Stop if the loss or a weight is NaN or inf, naming the step, what is kept and what to do."
     bad = training_faults(loss, dict(algo.model.named_parameters()))
     if not bad: return
-    kept = f'the last good checkpoint is kept in {ck.path}' if ck is not None and ck.path.exists() else 'no checkpoint was kept'
+    kept = (f'the last good checkpoint is kept in {ck.path}' if ck is not None and ck.path.exists()
+            else 'no checkpoint was kept')
     raise FloatingPointError(f'teacher stopped at step {step}: {"; ".join(bad)}; {kept}; lower lr')
 
 # %% ../nbs/03_models.ipynb #c0a10b1a

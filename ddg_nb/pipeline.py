@@ -11,18 +11,19 @@ import torch
 from .core import get_device, save_json, load_json, atomic_write, versions, settings_hash, folder_lock
 from .data import domainbed_splits, check_ipc, test_transform
 from .styleshapes import load_dataset
-from .models import TeacherConfig, TEACHER_PRESETS, train_teacher, model_mean_std, Teacher
+from .models import TeacherConfig, train_teacher, model_mean_std, Teacher
 from .style import domain_styles, style_tensors, styles_from_tensors
-from .stage import Stage
-from .dtl import DTLConfig, train_dtl, sample_real_images
-from .relabel import RelabelConfig
-from .evaluate import (StudentConfig, STUDENT_PRESETS, train_student, select_evaluation, condensation,
+from .stage import Stage, tensor_fingerprint
+from .presets import PRESETS, CPU_BASELINES
+from .dtl import DTLConfig, train_dtl, sample_real_images, transfer_quality, quality_line
+from .relabel import RelabelConfig, DomainTeachers
+from .evaluate import (StudentConfig, train_student, select_evaluation, condensation,
                              results_table, results_tables)
 
 # %% auto #0
-__all__ = ['METHODS', 'DTL_USES', 'ABLATIONS', 'CPU_BASELINES', 'PRESETS', 'ExperimentConfig', 'Method', 'register_method',
+__all__ = ['METHODS', 'DTL_USES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'register_method',
            'get_method', 'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank',
-           'run_experiment', 'row_stage', 'read_results', 'plot_results', 'save_figures']
+           'trial_config', 'run_experiment', 'row_stage', 'read_results', 'plot_results', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -32,11 +33,13 @@ class ExperimentConfig:
     data_root:str|None=None # folder holding the dataset folder (None: the registry's default; StyleShapes: the cache)
     test_domains:list|None=None # held-out domains (None: every domain, one after the other)
     ipc:int=10 # distilled images per class
-    seeds:list=field(default_factory=lambda: [0]) # one row per method, test domain and seed
+    trials:list=field(default_factory=lambda: [0]) # DomainBed's trial seeds: each redraws the splits and the teacher
+    seeds:list=field(default_factory=lambda: [0]) # one row per method, test domain, trial and seed
     methods:list=field(default_factory=lambda: ['erm', 'random', 'dtl+dsm']) # see `METHODS`
     dtl_init:str='real' # S starts from random real images of the seen domains ('real') or Gaussian noise ('noise')
     dsm_p:float=1. # probability of domain style mixing per view for methods with DSM
-    baselines:dict=field(default_factory=dict) # per baseline name, keyword arguments of its recover (e.g. {'sre2l': {'iterations': 300}})
+    per_domain_relabel:str='own' # per-domain sets relabelled by their domain's teacher (paper) or 'all' seen domains'
+    baselines:dict=field(default_factory=dict) # per baseline, its recover's keywords ({'sre2l': {'iterations': 300}})
     teacher:TeacherConfig=field(default_factory=TeacherConfig)
     dtl:DTLConfig=field(default_factory=DTLConfig)
     relabel:RelabelConfig=field(default_factory=RelabelConfig)
@@ -48,9 +51,12 @@ class ExperimentConfig:
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
         if not self.seeds: raise ValueError('ExperimentConfig.seeds is empty')
+        if not self.trials: raise ValueError('ExperimentConfig.trials is empty')
         if self.dtl_init not in ('real', 'noise'): raise ValueError(
             f"ExperimentConfig.dtl_init must be 'real' or 'noise', got {self.dtl_init!r}")
         if not 0 <= self.dsm_p <= 1: raise ValueError(f'ExperimentConfig.dsm_p must be in [0, 1], got {self.dsm_p}')
+        if self.per_domain_relabel not in ('own', 'all'): raise ValueError(
+            f"ExperimentConfig.per_domain_relabel must be 'own' or 'all', got {self.per_domain_relabel!r}")
         if self.jobs < 1: raise ValueError(f'ExperimentConfig.jobs must be >= 1, got {self.jobs}')
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown: raise ValueError(f'unknown method(s) {unknown}; known: {", ".join(METHODS)}')
@@ -64,17 +70,28 @@ class Method:
     make:callable # make(ctx) -> (images [K*ipc,3,H,W], transfer or None, extra stored parameters)
     description:str=''
     relabel:dict=field(default_factory=dict) # `RelabelConfig` fields this row sets (e.g. `dsm_mix=False`)
+    student:dict=field(default_factory=dict) # `StudentConfig` fields this row sets (per-domain sets: BN trained)
+    domain_teachers:bool=False # a set per seen domain by its own teacher, class-major `[K, E, ipc]`
     same_as:str|None=None # another method whose row this one is (same images, psi and relabel): copied, not retrained
-    uses:tuple=() # `ExperimentConfig` keys its row depends on beyond teacher, relabel, student and IPC (dotted: `baselines.rded`)
+    uses:tuple=() # config keys its row uses beyond teacher, relabel, student, IPC (`baselines.rded`)
 
 # %% ../nbs/12_pipeline.ipynb #457e155a
 METHODS = {}
 DTL_USES = ('dtl', 'dtl_init', 'dsm_p') # what a method built on `ctx.dtl()` depends on
 
+# %% ../nbs/12_pipeline.ipynb #22f19bb5
+# the paper (§4.1): the student's BN is trained for the DD-per-domain sets, frozen for every other row
+PER_DOMAIN_STUDENT = dict(freeze_bn=False)
+
 # %% ../nbs/12_pipeline.ipynb #61e3fc5d
-def register_method(name:str, description:str='', same_as:str|None=None, uses:tuple=(), **relabel):
-    "Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `relabel`: its `RelabelConfig` fields."
-    def deco(f): METHODS[name] = Method(name, f, description, relabel, same_as, tuple(uses)); return f
+def register_method(name:str, description:str='', same_as:str|None=None, uses:tuple=(), student:dict|None=None,
+                    domain_teachers:bool=False, **relabel):
+    """Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `student` and
+    `relabel`: the `StudentConfig` and `RelabelConfig` fields its row sets."""
+    def deco(f):
+        METHODS[name] = Method(name, f, description, relabel, dict(student or {}), domain_teachers, same_as,
+                               tuple(uses))
+        return f
     return deco
 
 # %% ../nbs/12_pipeline.ipynb #18527a13
@@ -93,24 +110,28 @@ class StageContext:
     teacher:Teacher
     styles:dict
     seed:int
-    folder:Path # out/<dataset>/<test domain>/seed<k>/ipc<n>
+    folder:Path # out/<dataset>/<test domain>/trial<t>/seed<k>/ipc<n>
     log:logging.Logger
+    trial:int=0 # DomainBed's trial seed (the splits and the teacher)
     _dtl:dict=field(default_factory=dict)
     @property
     def norm(self)->tuple: return model_mean_std(self.teacher.model)
-    def real_images(self)->torch.Tensor:
-        "`ipc` random training images per class of the seen domains (this seed's draw), class-major."
-        return sample_real_images(self.dataset, self.splits, self.config.ipc, self.config.teacher.image_size,
+    def real_images(self, domain:str|None=None)->torch.Tensor:
+        "`ipc` random training images per class of the seen domains (or of `domain`; this seed's draw), class-major."
+        splits = self.splits if domain is None else dataclasses.replace(self.splits,
+                                                                        train={domain: self.splits.train[domain]})
+        return sample_real_images(self.dataset, splits, self.config.ipc, self.config.teacher.image_size,
                                   *self.norm, seed=self.seed)[0]
     def dtl(self, styles:dict|None=None, # the style targets (default: every seen domain's)
             folder:str='dtl', # sub-folder of the artifact
+            domain:str|None=None, # start from this seen domain's real images (default: all seen domains')
             **overrides # `DTLConfig` fields (e.g. `transfer=False`, `normalized=False` for the ablations)
            ):
         "A DTL run of this seed (made once, then loaded): `train_dtl` from the real images or noise."
-        key = (folder, tuple(sorted(overrides.items())))
+        key = (folder, domain, tuple(sorted(overrides.items())))
         if key not in self._dtl:
             cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
-            init = self.real_images() if self.config.dtl_init == 'real' else 'noise'
+            init = self.real_images(domain) if self.config.dtl_init == 'real' else 'noise'
             t0 = time.time()
             self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes),
                                        self.config.ipc, init=init,
@@ -120,6 +141,21 @@ class StageContext:
             self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {folder} ready '
                           f'({time.time() - t0:.0f} s)')
         return self._dtl[key]
+    def transfer_quality(self)->dict|None:
+        """`transfer_quality` of this seed's DTL psi (a JSON stage beside its artifact, made once; logged); None when
+        a seen domain has fewer than `ipc` training images of a class for the real floor."""
+        r = self.dtl()
+        stage = Stage('transfer_quality', self.folder/'dtl', dict(seen_domains=list(self.styles)),
+                      inputs=dict(dtl=tensor_fingerprint(r.images, r.transfer)), format='json')
+        _, rec, _ = stage.read()
+        if rec is None:
+            try: real = {d: self.real_images(d) for d in self.styles}
+            except ValueError as e: self.log.info(f'transfer quality not measured: {e}'); return None
+            rec = dict(domains=transfer_quality(self.teacher.model, r.transfer, r.images, self.styles, real,
+                                                r.mean, r.std))
+            stage.save({}, rec)
+            self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {quality_line(rec["domains"])}')
+        return rec['domains']
 
 # %% ../nbs/12_pipeline.ipynb #19b8ae72
 def _n_params(m)->int: return sum(p.numel() for p in m.parameters())
@@ -159,21 +195,20 @@ def ablation_method(name:str)->str:
 
 # %% ../nbs/12_pipeline.ipynb #dc9dbfbb
 def _per_domain_sets(ctx, normalized:bool)->torch.Tensor:
-    "One DTL set without psi per seen domain (its own style as the target), class-major over all domains."
-    sets = [ctx.dtl({
-        d: st}, f'dtl-per-style{"" if normalized else "-raw"}/{d}', transfer=False, normalized=normalized).images
-            for d, st in ctx.styles.items()]
+    """One DTL set without psi per seen domain, from that domain's own images towards its own style, class-major
+    over all domains."""
+    sets = [ctx.dtl({d: st}, f'dtl-per-style{"" if normalized else "-raw"}/{d}', domain=d, transfer=False,
+                    normalized=normalized).images for d, st in ctx.styles.items()]
     K, ipc = len(ctx.dataset.classes), ctx.config.ipc
     return torch.stack([x.view(K, ipc, *x.shape[1:]) for x in sets], 1).flatten(0, 2) # [K, E, ipc, ...] -> class-major
 
 # %% ../nbs/12_pipeline.ipynb #52aa25e4
-register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx,
-                                                                                                              False),
-                                                                                             None, 0))
-register_method('dtl/per-style', ABLATIONS['per-style'], uses=DTL_USES)(lambda ctx: (_per_domain_sets(ctx, True), None,
-                                                                                     0))
-register_method('dtl/no-psi', ABLATIONS['no-psi'], uses=DTL_USES)(lambda ctx: (ctx.dtl(folder='dtl-no-psi',
-                                                                                       transfer=False).images, None, 0))
+register_method('dtl/per-style-raw', ABLATIONS['per-style-raw'], uses=DTL_USES,
+                student=PER_DOMAIN_STUDENT)(lambda ctx: (_per_domain_sets(ctx, False), None, 0))
+register_method('dtl/per-style', ABLATIONS['per-style'], uses=DTL_USES,
+                student=PER_DOMAIN_STUDENT)(lambda ctx: (_per_domain_sets(ctx, True), None, 0))
+register_method('dtl/no-psi', ABLATIONS['no-psi'], uses=DTL_USES)(
+    lambda ctx: (ctx.dtl(folder='dtl-no-psi', transfer=False).images, None, 0))
 register_method('dtl/no-dsm', ABLATIONS['no-dsm'], uses=DTL_USES, dsm_mix=False)(METHODS['dtl+dsm'].make)
 register_method('dtl/dsm', ABLATIONS['dsm'], same_as='dtl+dsm', uses=DTL_USES)(METHODS['dtl+dsm'].make)
 
@@ -233,9 +268,11 @@ def _register_baselines():
     from ddg_nb import baselines
     for name in baselines.RECOVERS:
         uses = (f'baselines.{name}',)
-        register_method(name, f'{name} across domains: one teacher of all seen domains (BN frozen), one set', uses=uses)(_baseline(name, False))
+        register_method(name, f'{name} across domains: one teacher of all seen domains (BN frozen), one set',
+                        uses=uses)(_baseline(name, False))
         register_method(f'{name}-per-domain', f'{name} per domain: a teacher (BN trained) and a set per seen domain',
-                        uses=uses)(_baseline(name, True))
+                        uses=uses + ('per_domain_relabel',), student=PER_DOMAIN_STUDENT,
+                        domain_teachers=True)(_baseline(name, True))
 _register_baselines()
 
 # %% ../nbs/12_pipeline.ipynb #c2e239a9
@@ -243,7 +280,8 @@ _TRUE, _FALSE = ('true', 'yes', 'on', '1'), ('false', 'no', 'off', '0')
 
 # %% ../nbs/12_pipeline.ipynb #6a182d35
 def _as(value, base:str):
-    "`value` as the type named `base` ('int', 'float', 'bool', 'str', 'list', 'tuple', 'dict'); a ValueError if it is not one."
+    """`value` as the type named `base` ('int', 'float', 'bool', 'str', 'list', 'tuple', 'dict'); a ValueError if it is
+    not one."""
     if base == 'bool':
         if isinstance(value, bool): return value
         if isinstance(value, str) and value.lower() in _TRUE + _FALSE: return value.lower() in _TRUE
@@ -270,46 +308,11 @@ def _coerce(key:str, # the dotted key, for the message
     if value is None and 'None' in types: return None
     try:
         v = _as(value, next(t for t in types if t != 'None'))
-        return [_as(s, 'int') for s in v] if key == 'seeds' else v
+        return [_as(s, 'int') for s in v] if key in ('seeds', 'trials') else v
     except (ValueError, TypeError, StopIteration): raise ValueError(f'{key}={value!r} is not a valid {anno}') from None
 
 # %% ../nbs/12_pipeline.ipynb #d989d7a5
 _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig, 'student': StudentConfig}
-
-# %% ../nbs/12_pipeline.ipynb #136d577b
-# The CPU presets give the pixel-optimizing baselines DTL's image-optimization budget: DTL's 7 batches x 50 steps x
-# (10 images + 3 copies of them) = 14,000 image passes through the teacher = 200 steps for each of the 70 images
-# (SRe2L: 10 batches of one image per class; G-VBSM: one batch of all 70).
-# RDED stitches no patches below ImageNet resolution: its own scripts use `--factor 1` for CIFAR (32 px) and
-# Tiny-ImageNet (64 px); at 32 px, 2 x 2 patches would be 16 px shapes unlike any test image.
-CPU_BASELINES = {'sre2l': dict(iterations=200), 'gvbsm': dict(iterations=200), 'rded': dict(factor=1)}
-
-# %% ../nbs/12_pipeline.ipynb #57b7c930
-PRESETS = {
-    'cpu': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu-pretrained']),
-                student=asdict(STUDENT_PRESETS['cpu-pretrained']),
-                dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01,
-                         log_every=10),
-                relabel=dict(scale=(0.7, 1.), cutmix_p=0.), baselines=CPU_BASELINES),
-    'demo': dict(dataset='StyleShapes', jobs=2,
-                 teacher={**asdict(TEACHER_PRESETS['cpu-pretrained']), 'steps': 100, 'eval_every': 50},
-                 student={**asdict(STUDENT_PRESETS['cpu-pretrained']), 'epochs': 30},
-                 dtl=dict(batch_size=10, batching='mixed', iterations=30, steps_per_visit=15, lr_images=0.01,
-                          log_every=10),
-                 relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
-    'cpu-scratch': dict(dataset='StyleShapes', teacher=asdict(TEACHER_PRESETS['cpu']),
-                        student=asdict(STUDENT_PRESETS['cpu']),
-                        dtl=dict(batch_size=10, iterations=300, steps_per_visit=100, lr_images=0.01, log_every=25),
-                        relabel=dict(scale=(0.7, 1.), cutmix_p=0.)),
-    'cpu-pacs': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['cpu-pacs']),
-                     student=asdict(STUDENT_PRESETS['cpu-pacs']),
-                     dtl=dict(batch_size=10, batching='mixed', iterations=50, steps_per_visit=25, lr_images=0.01,
-                              log_every=10),
-                     relabel=dict(scale=(0.7, 1.), cutmix_p=0.), baselines=CPU_BASELINES),
-    'paper': dict(dataset='PACS', teacher=asdict(TEACHER_PRESETS['paper']), student=asdict(STUDENT_PRESETS['paper']),
-                  dtl=dict(batch_size=10, iterations=1000, steps_per_visit=500, lr_images=0.05, log_every=50),
-                  relabel=dict(scale=(0.08, 1.))),
-}
 
 # %% ../nbs/12_pipeline.ipynb #0c8717b4
 def _nest(overrides:dict)->dict:
@@ -391,7 +394,8 @@ def _logger(path:Path)->logging.Logger:
 # %% ../nbs/12_pipeline.ipynb #7e1ffa69
 @contextlib.contextmanager
 def _logged(log:logging.Logger):
-    "Inside the block, the library's log records (a resume) and warnings (a discarded checkpoint, a recomputed artifact) go to `log`."
+    """Inside the block, the library's log records (a resume) and warnings (a discarded checkpoint, a recomputed
+    artifact) go to `log`."""
     lib, show = logging.getLogger('ddg_nb'), warnings.showwarning
     handlers = [h for h in log.handlers if h not in lib.handlers]
     for h in handlers: lib.addHandler(h)
@@ -404,7 +408,8 @@ def _logged(log:logging.Logger):
 
 # %% ../nbs/12_pipeline.ipynb #d0c13ef0
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
-    "The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage `folder/style_bank.safetensors`."
+    """The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage
+    `folder/style_bank.safetensors`."""
     size = teacher.config.image_size
     stage = Stage('style_bank', folder, dict(seen_domains=list(splits.train), image_size=size),
                   inputs=dict(teacher=teacher.key))
@@ -435,19 +440,30 @@ def _erm_row(ctx:StageContext, cfg:ExperimentConfig)->dict:
                 condensation=dict(images=1., bytes=1.), n_images=n,
                 seconds=dict(train=teacher.metrics.get('train_seconds')))
 
+# %% ../nbs/12_pipeline.ipynb #58401fc6
+def _relabel_teacher(ctx:StageContext, method:Method)->tuple:
+    """`(teacher, domains)` that relabel `method`'s set: each per-domain set by its own domain's teacher
+    (`per_domain_relabel='own'`, the paper), else the teacher of all seen domains (`domains` None)."""
+    if not method.domain_teachers or ctx.config.per_domain_relabel == 'all': return ctx.teacher.model, None
+    teachers = _domain_teachers(ctx); K, E = len(ctx.dataset.classes), len(teachers)
+    return DomainTeachers(list(teachers.values())), torch.arange(E).repeat_interleave(ctx.config.ipc).repeat(K)
+
 # %% ../nbs/12_pipeline.ipynb #ca64590a
 def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
     t0 = time.time()
     images, transfer, extra = method.make(ctx)
     t_make = time.time() - t0
     relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
-    student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed)
-    res = train_student(ctx.teacher.model, images, val, test, student_cfg, relabel, transfer, out_dir=folder,
-                        device=cfg.device)
+    student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed, **method.student)
+    teacher, domains = _relabel_teacher(ctx, method)
+    res = train_student(teacher, images, val, test, student_cfg, relabel, transfer, out_dir=folder,
+                        device=cfg.device, epoch_images=len(ctx.dataset.classes)*cfg.ipc, domains=domains)
     n_real = sum(len(v) for v in ctx.splits.train.values())
-    return dict(test_acc=res.test_acc, val_acc=res.val_acc, selected_epoch=res.selected_epoch, n_images=len(images),
-                condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
-                seconds=dict(distill=t_make, student=res.train_seconds))
+    row = dict(test_acc=res.test_acc, val_acc=res.val_acc, selected_epoch=res.selected_epoch, n_images=len(images),
+               condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
+               seconds=dict(distill=t_make, student=res.train_seconds))
+    if transfer is not None: row['transfer_quality'] = ctx.transfer_quality() # psi is this seed's DTL psi
+    return row
 
 # %% ../nbs/12_pipeline.ipynb #acedb948
 def _setting(d:dict, key:str):
@@ -458,12 +474,13 @@ def _setting(d:dict, key:str):
     return {k: v for k, v in d['dtl'].items() if k != 'ipc'} if head == 'dtl' else d[head]
 
 # %% ../nbs/12_pipeline.ipynb #a5874b42
-def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int)->dict:
+def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int, trial:int=0)->dict:
     "A row's identity: what every row depends on, and the settings its method declares (`Method.uses`); nothing else."
     d, m = asdict(cfg), get_method(method)
-    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **m.relabel}, student=d['student'], ipc=cfg.ipc)
+    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **m.relabel}, student={**d['student'], **m.student},
+                ipc=cfg.ipc)
     keep.update({k: _setting(d, k) for k in m.uses})
-    return dict(method=method, dataset=None, test_domain=test_domain, seed=seed, config=keep)
+    return dict(method=method, dataset=None, test_domain=test_domain, trial=trial, seed=seed, config=keep)
 
 # %% ../nbs/12_pipeline.ipynb #7dd84d18
 def _sweep(folder:Path, log):
@@ -484,6 +501,14 @@ def _die_with_parent():
         os._exit(1)
     threading.Thread(target=watch, daemon=True, name='die-with-parent').start()
 
+# %% ../nbs/12_pipeline.ipynb #7c619aca
+def trial_config(cfg:ExperimentConfig, trial:int)->ExperimentConfig:
+    """`cfg` for DomainBed trial `trial`: the splits' seed and the teacher's seed moved by `trial` (trial 0: as
+    configured), so a trial redraws the splits and retrains the teacher."""
+    t = cfg.teacher
+    t = dataclasses.replace(t, split_seed=t.split_seed + trial, seed=t.seed + trial)
+    return dataclasses.replace(cfg, teacher=t)
+
 # %% ../nbs/12_pipeline.ipynb #79796d4d
 def run_experiment(config:ExperimentConfig, # what to run (see `experiment_config`)
                    dataset=None # a `MultiDomainDataset` (default: loaded from `config.dataset` / `config.data_root`)
@@ -494,20 +519,24 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
     base = Path(cfg.out)/ds.name
     log = _logger(base/'run.log')
     domains = [ds.domain_name(d) for d in cfg.test_domains] if cfg.test_domains else list(ds.domains)
-    log.info(f'{ds.name}: test domains {domains}, seeds {cfg.seeds}, methods {cfg.methods}, ipc {cfg.ipc}')
+    log.info(f'{ds.name}: test domains {domains}, trials {cfg.trials}, seeds {cfg.seeds}, methods {cfg.methods}, '
+             f'ipc {cfg.ipc}')
     if cfg.jobs > 1 and len(domains) > 1: return _run_parallel(cfg, ds, domains, base, log)
     with contextlib.ExitStack() as locks, _logged(log):
         for d in domains: locks.enter_context(folder_lock(base/d)); _sweep(base/d, log) # one writer per test domain
         rows, stages = [], {}
-        for seed in cfg.seeds: # seed-major: a killed or partial run has every test domain of the first seeds
+        # trial- then seed-major: a killed or partial run has every test domain of the first trials and seeds
+        for trial, seed in [(t, s) for t in cfg.trials for s in cfg.seeds]:
+            tcfg = trial_config(cfg, trial)
             for d in domains:
-                if d not in stages: stages[d] = _domain_stages(cfg, ds, d, base, log)
-                splits, teacher, styles, val, test = stages[d]
-                ctx = StageContext(cfg, ds, splits, teacher, styles, seed, base/d/f'seed{seed}'/f'ipc{cfg.ipc}', log)
+                if (d, trial) not in stages: stages[d, trial] = _domain_stages(tcfg, ds, d, base/d/f'trial{trial}', log)
+                splits, teacher, styles, val, test = stages[d, trial]
+                folder = base/d/f'trial{trial}'/f'seed{seed}'/f'ipc{cfg.ipc}'
+                ctx = StageContext(tcfg, ds, splits, teacher, styles, seed, folder, log, trial=trial)
                 for m in cfg.methods:
                     rows.append(_row(ctx, m, val, test))
                     _write_results(base)
-                if seed == cfg.seeds[0]: _figure_inputs(ctx)
+                if (trial, seed) == (cfg.trials[0], cfg.seeds[0]): _figure_inputs(ctx)
     return rows
 
 # %% ../nbs/12_pipeline.ipynb #9f647345
@@ -519,14 +548,15 @@ def _figure_inputs(ctx:StageContext):
 # %% ../nbs/12_pipeline.ipynb #7436d813
 def row_stage(ctx:StageContext, m:str)->Stage:
     "The stage of method `m`'s result row for this (test domain, seed): `row.json`, in a folder per setting."
-    want = dict(_row_want(ctx.config, m, ctx.splits.test_domain, ctx.seed), dataset=ctx.dataset.name)
+    want = dict(_row_want(ctx.config, m, ctx.splits.test_domain, ctx.seed, ctx.trial), dataset=ctx.dataset.name)
     inputs = dict(teacher=ctx.teacher.key)
     folder = ctx.folder/m.replace('/', '-')/f"{ctx.config.student.model}-{settings_hash([want['config'], inputs])}"
     return Stage('row', folder, want, inputs=inputs, format='json')
 
 # %% ../nbs/12_pipeline.ipynb #21f22ba7
 def _row(ctx:StageContext, m:str, val:dict, test)->dict:
-    "The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as` rows copy theirs)."
+    """The result row of method `m` for this (test domain, seed): read if valid, else computed and saved (`same_as`
+    rows copy theirs)."""
     cfg, d, seed, stage = ctx.config, ctx.splits.test_domain, ctx.seed, row_stage(ctx, m)
     _, row, why = stage.read()
     if row is not None:
@@ -548,7 +578,8 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
 
 # %% ../nbs/12_pipeline.ipynb #f309b077
 def _worker_init(threads:int):
-    "Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log reports every stage)."
+    """Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log
+    reports every stage)."""
     import tqdm.std
     _die_with_parent(); torch.set_num_threads(threads)
     init = tqdm.std.tqdm.__init__
@@ -563,7 +594,8 @@ def _run_domain(config:dict, ds)->list:
 
 # %% ../nbs/12_pipeline.ipynb #c2dc9216
 def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
-    "`run_experiment` with the test domains split over `cfg.jobs` processes (each writes its own folders; rows in the usual order)."
+    """`run_experiment` with the test domains split over `cfg.jobs` processes (each writes its own folders; rows in the
+    usual order)."""
     import concurrent.futures, multiprocessing
     jobs = min(cfg.jobs, len(domains))
     threads = max(1, torch.get_num_threads() // jobs)
@@ -578,33 +610,36 @@ def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
     _write_results(base)
     order = list(METHODS)
     return sorted(rows,
-                  key=lambda r: (cfg.seeds.index(r['seed']), domains.index(r['test_domain']), order.index(r['method'])))
+                  key=lambda r: (cfg.trials.index(r['trial']), cfg.seeds.index(r['seed']),
+                                 domains.index(r['test_domain']), order.index(r['method'])))
 
 # %% ../nbs/12_pipeline.ipynb #76d02110
-def _domain_stages(cfg:ExperimentConfig, ds, d:str, base:Path, log)->tuple:
-    "Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and method)."
+def _domain_stages(cfg:ExperimentConfig, ds, d:str, folder:Path, log)->tuple:
+    """Splits, teacher, style bank and preloaded evaluation sets of one held-out domain (shared by every seed and
+    method)."""
     # too few images: refused here
-    splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed)
+    splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed, cfg.teacher.test_split)
     if any(m != 'erm' for m in cfg.methods): check_ipc(ds, splits, cfg.ipc) # before the teacher trains
     t0 = time.time()
     log.info(f'{d}: teacher ({cfg.teacher.model}, {cfg.teacher.steps} steps; loaded if done before)')
-    teacher = train_teacher(ds, d, cfg.teacher, out_dir=base/d/'teacher', device=cfg.device)
+    teacher = train_teacher(ds, d, cfg.teacher, out_dir=folder/'teacher', device=cfg.device)
     log.info(f'{d}: teacher ready, seen val {teacher.metrics["val_acc"]:.3f}, unseen {teacher.metrics["test_acc"]:.3f} '
              f'({time.time() - t0:.0f} s)')
-    styles = style_bank(teacher, ds, splits, base/d, log)
+    styles = style_bank(teacher, ds, splits, folder, log)
     size = cfg.student.image_size
     val = {e: ds.subset(e, idx, preload=size) for e, idx in splits.val.items()}
     return splits, teacher, styles, val, ds.subset(d, splits.test, preload=size)
 
 # %% ../nbs/12_pipeline.ipynb #d70c682d
 def _write_results(base:Path):
-    "`results.jsonl` (every row.json under `base`, with the configuration that identifies it) and `results.md`, atomically."
+    """`results.jsonl` (every row.json under `base`, with the configuration that identifies it) and `results.md`,
+    atomically."""
     order = list(METHODS)
     rows = []
-    for p in base.glob('*/seed*/ipc*/*/*/row.json'):
+    for p in base.glob('*/trial*/seed*/ipc*/*/*/row.json'):
         try: rows.append({k: v for k, v in load_json(p).items() if k != 'identity'})
         except ValueError: pass # a damaged row is recomputed when the run reaches it
-    rows.sort(key=lambda r: (r['test_domain'], r['seed'],
+    rows.sort(key=lambda r: (r['test_domain'], r.get('trial', 0), r['seed'],
                              order.index(r['method']) if r['method'] in order else len(order), r['method']))
     with atomic_write(base/'results.jsonl', 'w') as f:
         for r in rows: f.write(json.dumps(r) + '\n')
@@ -658,7 +693,8 @@ def plot_results(rows:list, # result rows
 def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
                  classes:list|None=None # class names for the transferred-image figure's row labels
                 )->list:
-    "Write `figures/accuracy.png` and, per test domain, the DTL grids and loss curves of its first seed; returns the paths."
+    """Write `figures/accuracy.png` and, per test domain, the DTL grids and loss curves of its first seed; returns the
+    paths."""
     import matplotlib; import matplotlib.pyplot as plt
     from ddg_nb.dtl import load_dtl, save_grid, to_pixels
     from ddg_nb.plots import plot_transferred
@@ -669,7 +705,7 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
     plt.close(fig)
     out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
-        try: res = load_dtl(base/d/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl')
+        try: res = load_dtl(base/d/f'trial{config.trials[0]}'/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl')
         except FileNotFoundError: continue # no DTL method was run
         except ValueError as e: warnings.warn(f'{e}: no DTL figures of {d}'); continue
         save_grid(to_pixels(res.images, res.mean, res.std), figs/f'{d}_images.png', nrow=res.config.ipc)

@@ -184,7 +184,7 @@ def plot_loss_curves(history, # a `DTLResult` or its `history`
 # %% ../nbs/13_plots.ipynb #b239464c
 def layer_matrix(history, # a `DTLResult` or its `history`
                  kind:str='per_style', # 'avg_style' or 'per_style'
-                 domain=None, # for 'per_style': a domain index (or name, with `domains` or a result); None sums the domains
+                 domain=None, # 'per_style': a domain index (a name, with `domains` or a result); None: the sum
                  domains:list|None=None # domain names
                 )->np.ndarray:
     "The style term as a `[L, T]` matrix (layers × logged steps)."

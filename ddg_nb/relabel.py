@@ -12,7 +12,8 @@ from .data import sample_crops, resized_crop, CROP_TRIES
 from .dsm import dsm_weights, apply_styles
 
 # %% auto #0
-__all__ = ['RelabelConfig', 'ViewParams', 'sample_views', 'make_views', 'cutmix_labels', 'soft_labels', 'Relabeler']
+__all__ = ['RelabelConfig', 'ViewParams', 'sample_views', 'make_views', 'cutmix_labels', 'soft_labels', 'Relabeler',
+           'DomainTeachers']
 
 # %% ../nbs/09_relabel.ipynb #2af66a53
 @dataclass
@@ -25,7 +26,7 @@ class RelabelConfig:
     cutmix_alpha:float=1. # CutMix's lam ~ Beta(alpha, alpha)
     dsm_p:float=0. # probability of domain style mixing per image (needs psi; paper: our method)
     dsm_alpha:float=0.1 # DSM's lam ~ Beta(alpha, alpha)
-    dsm_mix:bool=True # False: a selected view gets one random seen domain's pure style psi(x; theta_e), no mixing (Table 4 row 4)
+    dsm_mix:bool=True # False: one random seen domain's psi(x; theta_e), no mixing (Table 4 row 4)
 
     def __post_init__(self):
         self.scale, self.ratio = tuple(float(v) for v in self.scale), tuple(float(v) for v in self.ratio)
@@ -127,11 +128,12 @@ def cutmix_labels(y:torch.Tensor, # labels [N,K] (one-hot or soft) of the un-mix
 @torch.no_grad()
 def soft_labels(teacher:nn.Module, # the teacher (used in eval mode)
                 views:torch.Tensor, # [N,3,H,W]
-                temperature:float=1. # softmax temperature
+                temperature:float=1., # softmax temperature
+                domains:torch.Tensor|None=None # `[N]` each view's domain, for a `DomainTeachers` teacher
                )->torch.Tensor:
     "The teacher's soft labels `[N,K]` (rows sum to 1)."
     was = teacher.training; teacher.eval()
-    p = F.softmax(teacher(views).float()/temperature, 1)
+    p = F.softmax((teacher(views) if domains is None else teacher(views, domains)).float()/temperature, 1)
     teacher.train(was)
     return p
 
@@ -142,7 +144,8 @@ class Relabeler:
                  config:RelabelConfig|None=None, # view settings (default: `RelabelConfig()`)
                  transfer:nn.Module|None=None, # psi for DSM (needed when `config.dsm_p > 0`)
                  temperature:float=1.): # soft labels are softmax(teacher logits / temperature)
-        self.teacher, self.config, self.transfer, self.temperature = teacher, config or RelabelConfig(), transfer, temperature
+        self.teacher, self.config = teacher, config or RelabelConfig()
+        self.transfer, self.temperature = transfer, temperature
         if self.config.dsm_p > 0 and transfer is None: raise ValueError(
             'RelabelConfig.dsm_p > 0 needs the transfer network psi')
         self.n_domains = transfer.n_domains if (transfer is not None and self.config.dsm_p > 0) else 0
@@ -153,9 +156,23 @@ class Relabeler:
 
     def __call__(self, x:torch.Tensor, # distilled images [N,3,H,W]
                  generator:torch.Generator|None=None, # CPU generator for the draws
-                 params:ViewParams|None=None # replay these choices instead of drawing new ones
+                 params:ViewParams|None=None, # replay these choices instead of drawing new ones
+                 domains:torch.Tensor|None=None # `[N]` each image's domain, for a `DomainTeachers` teacher
                 )->tuple:
         "`(views, soft labels, params)` for the batch."
         params = params if params is not None else self.sample(len(x), x.shape[-1], generator)
         v = make_views(x, params, self.transfer)
-        return v, soft_labels(self.teacher, v, self.temperature), params
+        return v, soft_labels(self.teacher, v, self.temperature, domains), params
+
+# %% ../nbs/09_relabel.ipynb #5b95f30a
+class DomainTeachers(nn.Module):
+    "Per-domain teachers as one module: `forward(x, domains)` gives every image its own domain's teacher's logits."
+    def __init__(self, teachers:list # one teacher per domain, all with the same input normalization and classes
+                ):
+        super().__init__(); self.teachers = nn.ModuleList(teachers)
+        self.pretrained_cfg = getattr(teachers[0], 'pretrained_cfg', None) # the input normalization, as timm's
+
+    def forward(self, x:torch.Tensor, domains:torch.Tensor|None=None)->torch.Tensor:
+        logits = torch.stack([t(x) for t in self.teachers]) # [E,N,K]
+        if domains is None: return logits.mean(0)
+        return logits[domains.to(x.device), torch.arange(len(x), device=x.device)]

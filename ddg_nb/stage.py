@@ -147,7 +147,7 @@ def training_faults(loss, # the last loss (a number or a 0-d tensor)
                     n:int=3 # at most this many non-finite tensors are named
                    )->list:
     "What a trainer must stop on: a non-finite loss, and non-finite learned tensors; `[]` when all is finite."
-    loss = float(loss)
+    loss = float(loss.detach()) if torch.is_tensor(loss) else float(loss)
     return ([] if math.isfinite(loss) else [f'the loss became {loss}']) + check_tensors(tensors)[:n]
 
 # %% ../nbs/00_stage.ipynb #0896c515
@@ -186,7 +186,8 @@ def checkpoint(self)->Checkpoint: return Checkpoint(Path(self.folder)/f'{self.na
 # %% ../nbs/00_stage.ipynb #2d496426
 @patch_to(Stage)
 def read(self, device='cpu')->tuple:
-    "`(tensors, record, why)`: the finished artifact of this identity, checked (else `None, None`), and a sentence saying so."
+    """`(tensors, record, why)`: the finished artifact of this identity, checked (else `None, None`), and a sentence
+    saying so."""
     if not self.path.exists(): return None, None, f'{self.name}: not made yet'
     try: t, rec = load_unit(self.path, device) if self.format == 'safetensors' else ({}, load_json(self.path))
     except DamagedFile as e: return None, None, f'{self.name}: {e.what}; recomputing'
@@ -213,7 +214,8 @@ def load(self, device='cpu')->tuple|None:
 @patch_to(Stage)
 def reuse(self, build, # `build(tensors, record)`: the object (a ValueError or KeyError if they do not fit together)
           device='cpu'):
-    "The finished, checked artifact of this identity built into an object, or None (a warning says why, if one is there)."
+    """The finished, checked artifact of this identity built into an object, or None (a warning says why, if one is
+    there)."""
     t, rec, why = self.read(device)
     if t is None:
         if self.path.exists(): warnings.warn(f'{self.folder}: {why}')

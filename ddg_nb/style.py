@@ -78,7 +78,8 @@ def set_style(F:torch.Tensor # feature maps of a set of images [N,C,H,W]
 
 # %% ../nbs/04_style.ipynb #23ce4a73
 class StyleRecorder:
-    "Context manager recording, at the input of every BN layer of `model`, per-image channel statistics of the latest forward."
+    """Context manager recording, at the input of every BN layer of `model`, per-image channel statistics of the latest
+    forward."""
     def __init__(self, model:nn.Module): # the model whose BN inputs are recorded (layers in `bn_layers` order)
         self.model, self.layers = model, bn_layers(model)
         if not self.layers: raise ValueError(f'{type(model).__name__} has no BatchNorm layer to record')

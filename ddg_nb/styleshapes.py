@@ -104,7 +104,8 @@ def _densify(pts, step):
 
 # %% ../nbs/02_styleshapes.ipynb #f4e5dbea
 def _strokes(d, rng, n, lo, hi, ang, length, width, colors, bend=0.3):
-    "Draw `n` short bent strokes: centres uniform in [lo,hi], angle `ang`+noise; colours picked from `colors` [m,3] with jitter."
+    """Draw `n` short bent strokes: centres uniform in [lo,hi], angle `ang`+noise; colours picked from `colors` [m,3]
+    with jitter."""
     c = rng.uniform(lo, hi, (n, 2)); a = ang + rng.normal(0, .5, n)
     L = rng.uniform(*length, n)/2; w = rng.uniform(*width, n)
     v = np.stack([np.cos(a), np.sin(a)], 1)*L[:, None]
@@ -379,7 +380,7 @@ def make_styleshapes(root:str|Path, # parent folder; the dataset goes to `root/S
 
 # %% ../nbs/02_styleshapes.ipynb #58d91e3b
 def load_dataset(dataset:str, # a registered name (PACS, ...), a DomainBed-layout folder name, or StyleShapes
-                 data_root:str|Path|None=None # folder holding the dataset folder (StyleShapes: default the ddg_nb cache)
+                 data_root:str|Path|None=None # folder of the dataset folder (StyleShapes: default the cache)
                 ):
     "The `MultiDomainDataset` named `dataset`; StyleShapes is made first where `data_root` has none."
     from ddg_nb.data import get_dataset

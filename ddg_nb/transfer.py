@@ -9,7 +9,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['ConditionalInstanceNorm2d', 'TransferNet']
+__all__ = ['PIXEL_EPS', 'ConditionalInstanceNorm2d', 'TransferNet']
 
 # %% ../nbs/06_transfer.ipynb #4eced77b
 def _resolve_style(style, # int, LongTensor `[N]` of domain indices, or float mixing weights `[N, E]`
@@ -104,13 +104,17 @@ class _ResidualCIN(nn.Module):
 
     def forward(self, x, style): return x + self.conv2(self.conv1(x, style), style)
 
+# %% ../nbs/06_transfer.ipynb #55b184a1
+PIXEL_EPS = 1e-3 # a bounded psi sees pixels in [PIXEL_EPS, 1 - PIXEL_EPS] (their logits are finite)
+
 # %% ../nbs/06_transfer.ipynb #f3ab2f68
 class TransferNet(nn.Module):
     "Dumoulin et al.'s style-transfer network with one CIN row per domain; starts as the identity."
     def __init__(self, n_domains:int, # number of domain styles theta_e (CIN rows)
                  width:int=32, # channels of the first layer (Dumoulin: 32); 2x and 4x deeper in
                  n_residual:int=5, # residual blocks at 1/4 resolution (Dumoulin: 5)
-                 eps:float=1e-5): # CIN epsilon
+                 eps:float=1e-5, # CIN epsilon
+                 bounds:tuple|None=None): # `(mean, std)` of the input's normalization: output pixels kept in (0, 1)
         super().__init__()
         if n_domains < 1: raise ValueError(f'n_domains must be >= 1, got {n_domains}')
         if width < 1 or n_residual < 0: raise ValueError(
@@ -124,6 +128,8 @@ class TransferNet(nn.Module):
                                        _ConvCIN(E, 2*w, w, 3, upsample=True, eps=eps)])
         self.out = nn.Conv2d(w, 3, 9, padding=4, padding_mode='reflect')
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
+        self.bounded = bounds is not None
+        if self.bounded: self.register_buffer('pixel_norm', torch.tensor([list(bounds[0]), list(bounds[1])])) # [2, 3]
 
 # %% ../nbs/06_transfer.ipynb #cf42cb97
 @patch
@@ -138,7 +144,11 @@ def forward(self:TransferNet, x:torch.Tensor, # images `[N,3,H,W]` (the teacher'
     ph, pw = -h % 4, -w % 4 # two stride-2 convs: pad to a multiple of 4 so the decoder returns to H x W
     y = F.pad(x, (0, pw, 0, ph), mode='reflect') if ph or pw else x
     for layer in self.layers: y = layer(y, style)
-    return x + self.out(y)[..., :h, :w]
+    delta = self.out(y)[..., :h, :w]
+    if not self.bounded: return x + delta
+    mean, std = (v.to(x.dtype).view(1, 3, 1, 1) for v in self.pixel_norm)
+    p = (x*std + mean).clamp(PIXEL_EPS, 1 - PIXEL_EPS) # pixels; the residual acts on their logits
+    return (torch.sigmoid(torch.logit(p) + delta) - mean)/std
 
 # %% ../nbs/06_transfer.ipynb #ac42ccf4
 @patch

@@ -22,7 +22,8 @@ __all__ = ['TransferExplorer', 'LossCurves', 'scrubber_html']
 
 # %% ../nbs/14_widgets.ipynb #39ec2517
 class _WidgetsMissing:
-    "Base of the widget classes where ipywidgets is not installed: creating one raises an `ImportError` that says what to install."
+    """Base of the widget classes where ipywidgets is not installed: creating one raises an `ImportError` that says
+    what to install."""
     def __new__(cls, *args, **kwargs):
         raise ImportError(f'{cls.__name__} is an ipywidgets widget and ipywidgets is not installed: pip install '
                           '"ddg_nb[widgets]" (Jupyter and Colab have it)')
@@ -67,8 +68,8 @@ def update(self:TransferExplorer, *_):
         d = res.domains
         caps = [f'S[{i}] ({self.cls.label})', f'ψ(S; θ<sub>{d[e2]}</sub>)', f'{lam:.2f}·{d[e]} + {1 - lam:.2f}·{d[e2]}',
                 f'ψ(S; θ<sub>{d[e]}</sub>)']
-        for im, cap, p, c in zip(self.images, self.captions, self.panels, caps): im.value, cap.value = png_bytes(p,
-                                                                                                                 self.size), f'<small>{c}</small>'
+        for im, cap, p, c in zip(self.images, self.captions, self.panels, caps):
+            im.value, cap.value = png_bytes(p, self.size), f'<small>{c}</small>'
     finally: self._busy = False
 
 # %% ../nbs/14_widgets.ipynb #87acf1d6
@@ -130,7 +131,8 @@ _SCRUBBER_JS = """(function () {
     el('lambda-value').textContent = D.lambdas[j].toFixed(2);
     el('index-value').textContent = (i + 1) + ' / ' + items.length;
   }
-  ['class', 'index', 'lambda'].forEach(function (id) { el(id).addEventListener('input', show); el(id).addEventListener('change', show); });
+  ['class', 'index', 'lambda'].forEach(function (id) {
+    el(id).addEventListener('input', show); el(id).addEventListener('change', show); });
   show();
 })();"""
 
@@ -141,7 +143,7 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src
 def scrubber_html(result:DTLResult, # a DTL run
                   path:str|Path|None=None, # also write the page here (atomically)
                   lambdas:int=11, # grid points of lam in [0, 1] (both ends included)
-                  pair:tuple|None=None, # the two seen domains (a, b), names or indices: lam*theta_a + (1-lam)*theta_b; default the first two
+                  pair:tuple|None=None, # domains (a, b), names or indices: lam*theta_a + (1-lam)*theta_b (first two)
                   classes:list|None=None, # names of the K classes
                   n:int|None=None, # images per class (the first n; None: all)
                   size:int=128, # displayed side of each image in pixels
@@ -173,8 +175,10 @@ def scrubber_html(result:DTLResult, # a DTL run
 <style>{_SCRUBBER_CSS.format(p=p, size=size)}</style>
 <div class="ddg-controls">
 <label>class <select id="{p}-class">{opts}</select></label>
-<label>image <input type="range" id="{p}-index" min="0" max="{len(per_class[0]) - 1}" step="1" value="0"> <output id="{p}-index-value">1 / {len(per_class[0])}</output></label>
-<label>λ <input type="range" id="{p}-lambda" min="0" max="1" step="{1/(lambdas - 1):.6g}" value="{lams[j0]:.6g}"> <output id="{p}-lambda-value">{lams[j0]:.2f}</output></label>
+<label>image <input type="range" id="{p}-index" min="0" max="{len(per_class[0]) - 1}" step="1" value="0">
+<output id="{p}-index-value">1 / {len(per_class[0])}</output></label>
+<label>λ <input type="range" id="{p}-lambda" min="0" max="1" step="{1/(lambdas - 1):.6g}" value="{lams[j0]:.6g}">
+<output id="{p}-lambda-value">{lams[j0]:.2f}</output></label>
 </div>
 <figure><img id="{p}-source" alt="synthetic image" src="{it0['s']}"><figcaption>S</figcaption></figure>
 <figure><img id="{p}-domain-b" alt="{db}" src="{it0['m'][0]}"><figcaption>{db} (λ = 0)</figcaption></figure>
@@ -185,7 +189,8 @@ def scrubber_html(result:DTLResult, # a DTL run
 </div>"""
     page = frag if not full_page else f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>ddg_nb: synthetic images and domain style mixing</title></head>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>ddg_nb: synthetic images and domain style mixing</title></head>
 <body>
 {frag}
 </body></html>
