@@ -30,6 +30,7 @@ class Recover:
     recover:Callable # `recover(teacher, n_classes, ipc, image_size, real=None, **hparams) -> (images, labels)`
     needs_real_images:bool # whether `real` must be given
     description:str=''
+    backbones:bool=False # `teacher` may be a list of squeeze backbones (the pipeline adds `hparams['backbones']`)
 
 # %% ../nbs/11_baselines.ipynb #f416be6c
 RECOVERS:dict = {}
@@ -37,12 +38,13 @@ RECOVERS:dict = {}
 # %% ../nbs/11_baselines.ipynb #f6a67c42
 def register_recover(name:str, # registry key, e.g. 'sre2l'
                      needs_real_images:bool=False, # the method reads the seen domains' training images
-                     description:str|None=None # one line; default: the first line of the function's docstring
+                     description:str|None=None, # one line; default: the first line of the function's docstring
+                     backbones:bool=False # the method takes several squeeze backbones (G-VBSM)
                     ):
     "Decorator: register a recover function under `name` (replacing an entry of that name)."
     def _reg(fn):
         doc = description if description is not None else (fn.__doc__ or '').strip().split('\n')[0]
-        RECOVERS[name] = Recover(name, fn, needs_real_images, doc)
+        RECOVERS[name] = Recover(name, fn, needs_real_images, doc, backbones)
         return fn
     return _reg
 
@@ -490,7 +492,7 @@ def _rded_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, pro
     return rded_select(_one(teacher, 'rded'), images, labels, ipc, n_classes=n_classes, **hparams)
 
 # %% ../nbs/11_baselines.ipynb #e9cfc823
-@register_recover('gvbsm', needs_real_images=True)
+@register_recover('gvbsm', needs_real_images=True, backbones=True)
 def _gvbsm_method(teacher, n_classes:int, ipc:int, image_size:int, real=None, **hparams)->tuple:
     "G-VBSM (Shao et al. 2024): several backbones, BN + convolution statistics, data densification."
     return gvbsm_recover(teacher, n_classes, ipc, image_size, real=_real(real, 'gvbsm'), **hparams)

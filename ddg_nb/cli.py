@@ -13,7 +13,7 @@ from .styleshapes import load_dataset
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table',
-           'compare']
+           'compare', 'select']
 
 # %% ../nbs/20_cli.ipynb #fa2321e5
 try: from fastcore.script import Param  # fastcore 1.x
@@ -278,3 +278,26 @@ def compare(a:str, # method A (e.g. dtl+dsm)
         out.append(head + compare_table(paired_differences(group, a, b, metric)))
     if not out: raise ValueError(f'no setting of {results} has rows of both {a!r} and {b!r}')
     print('\n\n'.join(out)); return out
+
+# %% ../nbs/20_cli.ipynb #59a8c643
+@command
+@call_parse
+def select(grid:str, # settings to compare: 'name=key=value,key=value;name2=...' (e.g. 'a=dtl.lr_images=0.01;b=')
+           preset:str='cpu', # the experiment preset the settings change
+           methods:str='dtl+dsm', # comma-separated methods each setting runs
+           data_root:str=None, # folder holding the dataset folder
+           test_domains:str=None, # comma-separated held-out domains (default: every domain)
+           trials:str=None, # comma-separated DomainBed trials (default: 0)
+           seeds:str=None, # comma-separated seeds (default: 0)
+           override:Param('key=value overrides shared by every setting', nargs='*')=None,
+           out:str='runs', # output folder
+           device:str=None # cpu, cuda, ... (default: the best available)
+          ):
+    "Rank DTL (or any) settings by seen-domain validation accuracy, DomainBed's rule for design choices."
+    from ddg_nb.pipeline import select_settings, selection_table, parse_grid
+    over = {k: v for k, v in dict(data_root=data_root, out=out, device=device, test_domains=_split(test_domains),
+                                  trials=_split(trials), seeds=_split(seeds)).items() if v is not None}
+    ranked = select_settings(preset, parse_grid(grid), _split(methods), **over, **_overrides(override))
+    print(f'\n{preset!r}, ranked by seen-domain validation accuracy (%); best: {ranked[0]["name"]}\n\n'
+          + selection_table(ranked))
+    return ranked

@@ -47,6 +47,7 @@ class DTLConfig:
     transfer_width:int=32 # channels of psi's first layer (Dumoulin et al.: 32)
     transfer_residual:int=5 # residual blocks of psi (Dumoulin et al.: 5)
     bounded:bool=True # psi's output kept inside the valid pixel box (`TransferNet(bounds=...)`); False: unbounded
+    transfer_slope:float=0.2 # negative slope of psi's activations (Dumoulin: ReLU, 0; with it a domain's units die)
     fused:bool=True # one teacher pass over S and its E copies (False: 1+E passes; same losses)
     transfer:bool=True # learn psi (False: S alone with the averaged style loss, the paper's Table 4 rows 1-3)
     log_every:int=50 # steps between history records
@@ -289,7 +290,7 @@ def _dtl_result(path:Path, t:dict, rec:dict, device)->DTLResult:
     cfg, transfer = DTLConfig(**rec['config']), None
     if cfg.transfer:
         transfer = TransferNet(len(rec['domains']), width=cfg.transfer_width, n_residual=cfg.transfer_residual,
-                               bounds=(rec['mean'], rec['std']) if cfg.bounded else None)
+                               bounds=(rec['mean'], rec['std']) if cfg.bounded else None, slope=cfg.transfer_slope)
         transfer = transfer.to(device)
         if cfg.channels_last: transfer = transfer.to(memory_format=torch.channels_last)
         try: transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
@@ -355,7 +356,7 @@ class DTL:
         self.S = [nn.Parameter(images[v.images].to(device)) for v in schedule[:cfg.n_batches(n_classes)]]
         self.opts = [torch.optim.Adam([s], lr=cfg.lr_images, betas=(0.5, 0.9)) for s in self.S]  # SRe2L's betas
         psi = TransferNet(len(styles), width=cfg.transfer_width, n_residual=cfg.transfer_residual,
-                          bounds=(self.mean, self.std) if cfg.bounded else None).to(device)
+                          bounds=(self.mean, self.std) if cfg.bounded else None, slope=cfg.transfer_slope).to(device)
         self.transfer = psi.to(memory_format=torch.channels_last) if cfg.channels_last else psi
         # the CIN rows learn faster than the shared convolutions
         # (psi starts as the identity: large conv steps destabilize it)

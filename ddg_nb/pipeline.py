@@ -4,7 +4,7 @@
 
 # %% ../nbs/12_pipeline.ipynb #28e00e04
 from __future__ import annotations
-import copy, json, os, time, logging, warnings, dataclasses, contextlib
+import copy, json, os, time, logging, warnings, dataclasses, contextlib, math, statistics
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -23,7 +23,8 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'register_method',
            'get_method', 'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank',
-           'trial_config', 'run_experiment', 'row_stage', 'read_results', 'plot_results', 'save_figures']
+           'trial_config', 'run_experiment', 'row_stage', 'parse_grid', 'select_settings', 'selection_table',
+           'read_results', 'plot_results', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -230,6 +231,15 @@ def _domain_teachers(ctx)->dict:
                                                          out_dir=ctx.folder.parent.parent/'domain_teachers',
                                                          device=ctx.config.device, progress=False).items()}
 
+# %% ../nbs/12_pipeline.ipynb #fee09114
+def _extra_backbones(ctx, models:list)->list:
+    """ERM teachers of the `models` (`create_model` names) beside the experiment's, for a multi-backbone recover
+    (G-VBSM squeezes with several; the paper: R-18 + R-50); trained once per trial, like the teacher."""
+    cfg = ctx.config.teacher
+    return [train_teacher(ctx.dataset, ctx.splits.test_domain, dataclasses.replace(cfg, model=m),
+                          out_dir=ctx.folder.parent.parent/f'teacher-{m}', device=ctx.config.device,
+                          progress=False).model for m in models]
+
 # %% ../nbs/12_pipeline.ipynb #aae85133
 def _baseline(name:str, per_domain:bool):
     "The `make(ctx)` of baseline `name` (from `ddg_nb.baselines.RECOVERS`), across or per domain."
@@ -247,7 +257,10 @@ def _baseline(name:str, per_domain:bool):
             if not per_domain:
                 real = baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm)[
                     :2] if entry.needs_real_images else None
-                return entry.recover(ctx.teacher.model, K, cfg.ipc, size, real=real, seed=ctx.seed, **hp)
+                teacher = ctx.teacher.model
+                if entry.backbones: teacher = [teacher] + _extra_backbones(ctx, hp.get('backbones', []))
+                return entry.recover(teacher, K, cfg.ipc, size, real=real, seed=ctx.seed,
+                                     **{k: v for k, v in hp.items() if k != 'backbones'})
             teachers = _domain_teachers(ctx)
             extra = ({d: dict(real=baselines.seen_images(ctx.dataset, ctx.splits, size, *ctx.norm, domains=[d])[:2])
                       for d in teachers}
@@ -255,7 +268,8 @@ def _baseline(name:str, per_domain:bool):
             # resume per domain
             each = lambda d, seed, make: _cached(stage(folder/'domains', d, K*cfg.ipc, domain=d, seed=seed), make)
             x, y, _ = baselines.per_domain(lambda t, ipc, seed, **kw: entry.recover(t, K, ipc, size, seed=seed, **kw),
-                                           teachers, cfg.ipc, extra, seed=ctx.seed, cache=each, **hp)
+                                           teachers, cfg.ipc, extra, seed=ctx.seed, cache=each,
+                                           **{k: v for k, v in hp.items() if k != 'backbones'}) # its own teacher
             return x, y
         folder = ctx.folder/(name + ('-per-domain' if per_domain else ''))
         images, _ = _cached(stage(folder, 'distilled', K*cfg.ipc*(len(ctx.splits.train) if per_domain else 1)), run,
@@ -647,6 +661,54 @@ def _write_results(base:Path):
                                                                            methods=[m for m in order
                                                                                     if any(r['method'] == m
                                                                                            for r in rows)]) + '\n')
+
+# %% ../nbs/12_pipeline.ipynb #478ddba0
+def parse_grid(spec:str # 'name=key=value,key=value;name2=...' (a name with nothing after '=': the preset itself)
+              )->dict:
+    "`{name: {dotted key: value}}` from a command-line grid of settings."
+    out = {}
+    for part in filter(None, (p.strip() for p in spec.split(';'))):
+        name, _, kv = part.partition('=')
+        if not name: raise ValueError(f'grid entry {part!r} has no name (expected name=key=value,...)')
+        pairs = [x for x in kv.split(',') if x]
+        bad = [x for x in pairs if '=' not in x]
+        if bad: raise ValueError(f'grid entry {name!r}: {bad} are not key=value')
+        out[name] = dict(x.split('=', 1) for x in pairs)
+    return out
+
+# %% ../nbs/12_pipeline.ipynb #4a5ec650
+def _closed_min(rows:list)->float|None:
+    "The smallest share of the style distance psi closes, over the rows' seen domains (None: no psi row)."
+    vals = [v['closed'] for r in rows for v in (r.get('transfer_quality') or {}).values() if v['closed'] is not None]
+    return min(vals) if vals else None
+
+# %% ../nbs/12_pipeline.ipynb #adabe833
+def select_settings(preset:str, # the experiment preset the settings change
+                    grid:dict, # {name: overrides}, e.g. `parse_grid('a=dtl.lr_images=0.01;b=dtl.lr_images=0.05')`
+                    methods:list=('dtl+dsm',), # the rows each setting runs
+                    dataset=None, # a `MultiDomainDataset` (default: the preset's)
+                    **overrides # shared by every setting (test_domains, trials, seeds, out, ...)
+                   )->list:
+    """Per setting: mean ± standard error of the seen-domain validation accuracy of its rows and psi's smallest
+    transfer share, best first (DomainBed's training-domain validation; unseen accuracy is not used)."""
+    out = []
+    for name, over in grid.items():
+        rows = run_experiment(experiment_config(preset, methods=list(methods), **{**overrides, **over}), dataset)
+        vals = [r['val_acc'] for r in rows]
+        se = statistics.stdev(vals)/math.sqrt(len(vals)) if len(vals) > 1 else None
+        out.append(dict(name=name, overrides=over, val_acc=statistics.fmean(vals), se=se, n=len(vals),
+                        closed_min=_closed_min(rows)))
+    return sorted(out, key=lambda s: -s['val_acc'])
+
+# %% ../nbs/12_pipeline.ipynb #4a28be27
+def selection_table(ranked:list # `select_settings`'s result
+                   )->str:
+    "Markdown: setting, overrides, seen-domain validation (%), rows, psi's smallest transfer share; best first."
+    pct = lambda s: f"{100*s['val_acc']:.1f}" + ('' if s['se'] is None else f" ± {100*s['se']:.1f}")
+    lines = ['| setting | overrides | seen-domain val | rows | psi closes (min) |', '|---|---|---:|---:|---:|']
+    lines += [f"| {s['name']} | {', '.join(f'{k}={v}' for k, v in s['overrides'].items()) or '(preset)'} | {pct(s)} | "
+              f"{s['n']} | {'–' if s['closed_min'] is None else format(s['closed_min'], '.0%')} |" for s in ranked]
+    return '\n'.join(lines)
 
 # %% ../nbs/12_pipeline.ipynb #f275e29b
 def read_results(path:str|Path # a results.jsonl, or a folder searched for them

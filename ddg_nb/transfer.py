@@ -81,25 +81,26 @@ def forward(self:ConditionalInstanceNorm2d, x:torch.Tensor, # images or features
 
 # %% ../nbs/06_transfer.ipynb #fa7e72a0
 class _ConvCIN(nn.Module):
-    "Optional nearest upsampling ×2, a reflection-padded conv without bias, CIN, optional ReLU."
+    "Optional nearest upsampling ×2, a reflection-padded conv without bias, CIN, optional (leaky) ReLU."
     def __init__(self, n_domains:int, c_in:int, c_out:int, kernel:int, stride:int=1, upsample:bool=False,
-                 relu:bool=True, eps:float=1e-5):
+                 relu:bool=True, eps:float=1e-5, slope:float=0.):
         super().__init__()
-        self.upsample, self.relu = upsample, relu
+        self.upsample, self.relu, self.slope = upsample, relu, slope
         self.conv = nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel//2, padding_mode='reflect', bias=False)
         self.norm = ConditionalInstanceNorm2d(n_domains, c_out, eps)
 
     def forward(self, x, style):
         if self.upsample: x = F.interpolate(x, scale_factor=2, mode='nearest')
         x = self.norm._normalize(self.conv(x), style)
-        return F.relu(x) if self.relu else x
+        if not self.relu: return x
+        return F.leaky_relu(x, self.slope) if self.slope else F.relu(x)
 
 # %% ../nbs/06_transfer.ipynb #77fc676a
 class _ResidualCIN(nn.Module):
     "Dumoulin's residual block: `x + CIN(conv(ReLU(CIN(conv(x)))))`."
-    def __init__(self, n_domains:int, channels:int, eps:float=1e-5):
+    def __init__(self, n_domains:int, channels:int, eps:float=1e-5, slope:float=0.):
         super().__init__()
-        self.conv1 = _ConvCIN(n_domains, channels, channels, 3, eps=eps)
+        self.conv1 = _ConvCIN(n_domains, channels, channels, 3, eps=eps, slope=slope)
         self.conv2 = _ConvCIN(n_domains, channels, channels, 3, relu=False, eps=eps)
 
     def forward(self, x, style): return x + self.conv2(self.conv1(x, style), style)
@@ -114,18 +115,20 @@ class TransferNet(nn.Module):
                  width:int=32, # channels of the first layer (Dumoulin: 32); 2x and 4x deeper in
                  n_residual:int=5, # residual blocks at 1/4 resolution (Dumoulin: 5)
                  eps:float=1e-5, # CIN epsilon
-                 bounds:tuple|None=None): # `(mean, std)` of the input's normalization: output pixels kept in (0, 1)
+                 bounds:tuple|None=None, # `(mean, std)` of the input's normalization: output pixels kept in (0, 1)
+                 slope:float=0.): # negative slope of the activations (0: Dumoulin's ReLU)
         super().__init__()
         if n_domains < 1: raise ValueError(f'n_domains must be >= 1, got {n_domains}')
         if width < 1 or n_residual < 0: raise ValueError(
             f'need width >= 1 and n_residual >= 0, got {width}, {n_residual}')
         self.n_domains, self.width, self.n_residual = n_domains, width, n_residual
         E, w = n_domains, width
-        self.layers = nn.ModuleList([_ConvCIN(E, 3, w, 9, eps=eps), _ConvCIN(E, w, 2*w, 3, stride=2, eps=eps),
-                                     _ConvCIN(E, 2*w, 4*w, 3, stride=2, eps=eps)]
-                                    + [_ResidualCIN(E, 4*w, eps) for _ in range(n_residual)]
-                                    + [_ConvCIN(E, 4*w, 2*w, 3, upsample=True, eps=eps),
-                                       _ConvCIN(E, 2*w, w, 3, upsample=True, eps=eps)])
+        kw = dict(eps=eps, slope=slope)
+        self.layers = nn.ModuleList([_ConvCIN(E, 3, w, 9, **kw), _ConvCIN(E, w, 2*w, 3, stride=2, **kw),
+                                     _ConvCIN(E, 2*w, 4*w, 3, stride=2, **kw)]
+                                    + [_ResidualCIN(E, 4*w, **kw) for _ in range(n_residual)]
+                                    + [_ConvCIN(E, 4*w, 2*w, 3, upsample=True, **kw),
+                                       _ConvCIN(E, 2*w, w, 3, upsample=True, **kw)])
         self.out = nn.Conv2d(w, 3, 9, padding=4, padding_mode='reflect')
         nn.init.zeros_(self.out.weight); nn.init.zeros_(self.out.bias)
         self.bounded = bounds is not None

@@ -24,22 +24,22 @@ def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset
                     n_test:int=600 # held-out images used to estimate its style
                    )->dict:
     "Normalized style losses of the random and DTL sets against the averaged seen, each seen and the held-out style."
-    from ddg_nb.core import load_json
+    import dataclasses
     from ddg_nb.data import get_dataset, domainbed_splits, batch_test_transform
     from ddg_nb.models import load_teacher, model_mean_std
     from ddg_nb.dtl import load_dtl, sample_real_images
     from ddg_nb.style import styles_from_tensors, average_style, domain_styles
     from ddg_nb.stage import load_unit
     from ddg_nb.losses import avg_style_loss
-    folder = Path(folder); base = folder/test_domain
+    folder = Path(folder); base = folder/test_domain/f'trial{trial}'
     run = base/f'seed{seed}'/f'ipc{ipc}'
     for need in ('teacher', 'style_bank.safetensors', f'seed{seed}/ipc{ipc}/dtl'):
         if not (base/need).exists(): raise FileNotFoundError(f'{base/need} is missing: run the pipeline for {test_domain!r}, seed {seed}, IPC {ipc} first')
     ds = get_dataset(folder.name, data_root)
-    tcfg = load_json(base/'teacher'/'teacher.json')['config']
-    teacher = load_teacher(base/'teacher', 'cpu', channels_last=False).model.eval()
+    loaded = load_teacher(base/'teacher', 'cpu', channels_last=False)
+    tcfg, teacher = dataclasses.asdict(loaded.config), loaded.model.eval()
     mean, std, size = *model_mean_std(teacher), tcfg['image_size']
-    splits = domainbed_splits(ds, test_domain, tcfg['holdout_fraction'], tcfg['split_seed'])
+    splits = domainbed_splits(ds, test_domain, tcfg['holdout_fraction'], tcfg['split_seed'], tcfg['test_split'])
     random = sample_real_images(ds, splits, ipc, size, mean, std, seed=seed)[0]
     dtl = load_dtl(run/'dtl').images
     t, rec = load_unit(base/'style_bank.safetensors'); bank = styles_from_tensors(t, rec['domains'], rec['n_layers'])
@@ -68,7 +68,7 @@ def main(folder:str, # `OUT/<dataset>` of a finished run, e.g. runs/PACS
     from ddg_nb.core import atomic_write
     torch.set_num_threads(1)
     rows = []
-    doms = test_domains.split(',') if test_domains else sorted(p.parents[3].name for p in Path(folder).glob(f'*/seed{seed}/ipc{ipc}/dtl/dtl.json'))
+    doms = test_domains.split(',') if test_domains else sorted(p.parents[4].name for p in Path(folder).glob(f'*/trial0/seed{seed}/ipc{ipc}/dtl/dtl.safetensors'))
     for dom in doms:
         r = style_distances(folder, data_root, dom, seed, ipc, n_test); rows.append(dict(r, seed=seed, ipc=ipc, n_test=n_test))
         print(f"{dom}: averaged seen style -> {dom}: {r['avg_seen_to_unseen']}; each seen style -> {dom}: "
