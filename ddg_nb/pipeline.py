@@ -767,7 +767,8 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
     plt.close(fig)
     out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
-        try: res = load_dtl(base/d/f'trial{config.trials[0]}'/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl')
+        dtl_dir = base/d/f'trial{config.trials[0]}'/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl'
+        try: res = load_dtl(dtl_dir)
         except FileNotFoundError: continue # no DTL method was run
         except ValueError as e: warnings.warn(f'{e}: no DTL figures of {d}'); continue
         save_grid(to_pixels(res.images, res.mean, res.std), figs/f'{d}_images.png', nrow=res.config.ipc)
@@ -776,6 +777,12 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
             fig = plot_transferred(res, classes=classes, size=0.8)
             fig.suptitle(f'{d} held out', fontsize=9)
             fig.savefig(figs/f'{d}_transferred.png', dpi=100); plt.close(fig); out.append(figs/f'{d}_transferred.png')
+            qf = dtl_dir/'transfer_quality.json' # psi's transfer quality, when the run measured it
+            if qf.exists():
+                from ddg_nb.plots import plot_transfer_quality
+                fig = plot_transfer_quality(load_json(qf)['domains'], title=f'{d} held out')
+                fig.savefig(figs/f'{d}_transfer_quality.png', dpi=100, bbox_inches='tight'); plt.close(fig)
+                out.append(figs/f'{d}_transfer_quality.png')
         h = res.history
         fig, ax = plt.subplots(1, 2, figsize=(8, 2.6))
         for k in ['ce', 'ce_psi']: ax[0].plot(h['step'], h[k], label=k)

@@ -14,8 +14,8 @@ from .dtl import DTLResult, to_pixels
 
 # %% auto #0
 __all__ = ['image_hwc', 'png_bytes', 'data_uri', 'figure_png', 'domain_index', 'class_names', 'class_images', 'mix_weights',
-           'mixed_transfer', 'plot_transferred', 'as_history', 'style_curves', 'plot_loss_curves', 'layer_matrix',
-           'plot_layer_heatmap']
+           'mixed_transfer', 'plot_transferred', 'as_history', 'style_curves', 'plot_loss_curves',
+           'plot_transfer_quality', 'layer_matrix', 'plot_layer_heatmap']
 
 # %% ../nbs/13_plots.ipynb #18e912de
 def image_hwc(result:DTLResult, x:torch.Tensor # one image `[3,H,W]` in the teacher's normalized space
@@ -179,6 +179,24 @@ def plot_loss_curves(history, # a `DTLResult` or its `history`
     for ax in (ax0, ax1):
         ax.set_xlabel('step'); ax.legend(fontsize=8)
         if log: ax.set_yscale('log')
+    return fig
+
+# %% ../nbs/13_plots.ipynb #c0643b65
+def plot_transfer_quality(quality:dict, # `ddg_nb.dtl.transfer_quality`'s result: {seen domain: {S, psi, real, closed}}
+                          ax=None, # a matplotlib axis (None: a new figure)
+                          title:str|None=None):
+    "Bars per seen domain: style loss of S, of psi's copies and of real images of it, and the share closed."
+    import matplotlib.pyplot as plt
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(1.6 + 1.3*len(quality), 2.6))
+    doms, w = list(quality), 0.27
+    for j, (k, label) in enumerate([('S', 'S'), ('psi', 'ψ(S; θ_e)'), ('real', 'real images of e')]):
+        ax.bar([i + (j - 1)*w for i in range(len(doms))], [quality[d][k] for d in doms], w, label=label)
+    for i, d in enumerate(doms):
+        c = quality[d]['closed']
+        top = max(quality[d]['S'], quality[d]['psi'])
+        ax.text(i, top, 'n/a' if c is None else f'{c:.0%}', ha='center', va='bottom')
+    ax.set_xticks(range(len(doms)), doms); ax.set_ylabel('style loss to e (eq. 8)'); ax.legend(fontsize=7)
+    if title: ax.set_title(title, fontsize=9)
     return fig
 
 # %% ../nbs/13_plots.ipynb #b239464c

@@ -18,7 +18,7 @@ try: import ipywidgets as widgets # only the two widget classes need it: `pip in
 except ImportError: widgets = None
 
 # %% auto #0
-__all__ = ['TransferExplorer', 'LossCurves', 'scrubber_html']
+__all__ = ['quality_html', 'TransferExplorer', 'LossCurves', 'scrubber_html']
 
 # %% ../nbs/14_widgets.ipynb #39ec2517
 class _WidgetsMissing:
@@ -31,12 +31,21 @@ class _WidgetsMissing:
 # %% ../nbs/14_widgets.ipynb #415158c4
 _VBox = widgets.VBox if widgets is not None else _WidgetsMissing
 
+# %% ../nbs/14_widgets.ipynb #fb977a6e
+def quality_html(quality:dict # `ddg_nb.dtl.transfer_quality`'s result
+                )->str:
+    "One line of HTML: per seen domain the share of the style distance psi's copies close (the widgets' header)."
+    part = lambda d, v: f"{d} <b>{'n/a' if v['closed'] is None else format(v['closed'], '.0%')}</b>"
+    return ('<small>ψ closes ' + ', '.join(part(d, v) for d, v in quality.items())
+            + ' of the distance from S to real images of each seen domain</small>')
+
 # %% ../nbs/14_widgets.ipynb #3d5b9f71
 class TransferExplorer(_VBox):
     "Widget: one synthetic image and psi's live mix of two seen domains, `lam*theta_e + (1-lam)*theta_e'`."
     def __init__(self, result:DTLResult, # a DTL run (from `train_dtl` or `load_dtl`, on any device)
                  classes:list|None=None, # names of the K classes
-                 size:int=128): # displayed side of each image in pixels
+                 size:int=128, # displayed side of each image in pixels
+                 quality:dict|None=None): # `dtl.transfer_quality` of this run, shown above the panels
         self.result, self.size = result, size
         names, dom = class_names(result, classes), [(d, e) for e, d in enumerate(result.domains)]
         self.cls = widgets.Dropdown(options=[(c, k) for k, c in enumerate(names)], value=0, description='class')
@@ -47,7 +56,9 @@ class TransferExplorer(_VBox):
         self.images = [widgets.Image(format='png', width=size, height=size) for _ in range(4)]
         self.captions = [widgets.HTML() for _ in range(4)]
         panels = widgets.HBox([widgets.VBox([c, im]) for c, im in zip(self.captions, self.images)])
-        super().__init__([widgets.HBox([self.cls, self.index]), widgets.HBox([self.e, self.e2]), self.lam, panels])
+        self.quality = widgets.HTML(quality_html(quality) if quality else '')
+        super().__init__([self.quality, widgets.HBox([self.cls, self.index]), widgets.HBox([self.e, self.e2]), self.lam,
+                          panels])
         for w in (self.cls, self.index, self.e, self.e2, self.lam): w.observe(self.update, 'value')
         self.update()
 
