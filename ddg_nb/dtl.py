@@ -436,6 +436,16 @@ def _run_visit(algo:DTL, v, y:torch.Tensor, step:int, g:torch.Generator, rec:Sty
         if step % algo.cfg.log_every == 0 or step == algo.total_steps: _log(history, step, total, terms)
     return step, total
 
+# %% ../nbs/07_dtl.ipynb #7ac8e9f5
+def _finished_result(algo:DTL, images:torch.Tensor, labels:torch.Tensor, styles:dict, history:dict, meta:dict,
+                     out_dir=None)->DTLResult:
+    "The finished run as a `DTLResult` (psi in eval mode, or None without one), saved to `out_dir` if given."
+    cfg = algo.cfg
+    result = DTLResult(images, labels, algo.transfer.eval() if cfg.transfer else None, list(styles), history, cfg,
+                       algo.mean, algo.std, meta['inputs'])
+    if out_dir is not None: save_dtl(result, out_dir)
+    return result
+
 # %% ../nbs/07_dtl.ipynb #744972d5
 def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mode
               styles:dict, # {seen domain: [Style per layer]} from `domain_styles` (its order = psi's rows)
@@ -469,16 +479,11 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
             for v in schedule[start:]:
                 step, total = _run_visit(algo, v, labels[v.images].to(device), step, g, rec, history)
                 _check_finite(algo, total, step, v, ck)
-                bar.update(v.steps)
-                bar.set_postfix(loss=f'{total.item():.3f}')
+                bar.update(v.steps); bar.set_postfix(loss=f'{total.item():.3f}')
                 if ck is not None: _save_state(ck, algo, g, v.index, history)
                 for cb in callbacks: cb(v, _assemble(algo.S, schedule, images), history)
     finally: bar.close()
-    result = DTLResult(_assemble(algo.S, schedule, images).cpu(), labels,
-                       algo.transfer.eval() if cfg.transfer else None,
-                       list(styles), history, cfg, algo.mean, algo.std, meta['inputs'])
-    if out_dir is not None: save_dtl(result, out_dir)
-    return result
+    return _finished_result(algo, _assemble(algo.S, schedule, images).cpu(), labels, styles, history, meta, out_dir)
 
 # %% ../nbs/07_dtl.ipynb #8f161421
 def sample_real_images(dataset, # a `ddg_nb.data.MultiDomainDataset`

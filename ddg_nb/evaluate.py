@@ -195,6 +195,32 @@ def _student_resume(ck:Checkpoint|None, algo:KDStudent, g:torch.Generator, devic
     _logger.info(f'student: resumed at epoch {st["epoch"]} from {ck.path}')
     return st['epoch'], st['history'], {k[5:]: v for k, v in t.items() if k.startswith('best.')} or None, st['seconds']
 
+# %% ../nbs/10_evaluate.ipynb #a15ebeac
+def _student_inputs(teacher:nn.Module, images:torch.Tensor, transfer, domains, device)->tuple:
+    "`(teacher, images, transfer, domains)` on `device`, models in eval mode; `domains` only with a `DomainTeachers`."
+    if isinstance(teacher, DomainTeachers) != (domains is not None): raise ValueError(
+        'train_student: pass `domains` (each image\'s domain) exactly when the teacher is a DomainTeachers')
+    teacher, images = teacher.to(device).eval(), images.to(device)
+    if transfer is not None: transfer = transfer.to(device).eval()
+    return teacher, images, transfer, (domains.to(device) if domains is not None else None)
+
+# %% ../nbs/10_evaluate.ipynb #22ee1414
+def _student_meta(cfg:StudentConfig, rcfg:RelabelConfig, teacher, images, transfer, domains, n_epoch:int)->dict:
+    "What identifies a student run: its settings and fingerprints of its inputs (a checkpoint must match it)."
+    inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images),
+                  transfer=tensor_fingerprint(transfer), domains=tensor_fingerprint(domains))
+    return json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images),
+                                      epoch_images=n_epoch, dsm=transfer is not None, inputs=inputs)))
+
+# %% ../nbs/10_evaluate.ipynb #8d94b906
+def _student_epoch(algo:KDStudent, images:torch.Tensor, domains, order:torch.Tensor, g)->torch.Tensor:
+    "One epoch: `algo.update` on the batches of `order` (positions in `images`); the summed loss, not synced."
+    running, B = torch.zeros((), device=images.device), algo.cfg.batch_size
+    for lo in range(0, len(order), B):
+        b = order[lo:lo + B]
+        running += algo.update(images[b], g, None if domains is None else domains[b])['loss']
+    return running
+
 # %% ../nbs/10_evaluate.ipynb #cccc92ae
 def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labels)
                   images:torch.Tensor, # distilled images [N,3,H,W], normalized like the teacher's input
@@ -212,20 +238,11 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     "Train a student on the teacher's soft labels of views of `images`; select by seen-domain validation (DomainBed)."
     cfg, rcfg = config or student_config('cpu'), relabel or RelabelConfig()
     device = get_device(device) if device is not None else next(teacher.parameters()).device
-    if isinstance(teacher, DomainTeachers) != (domains is not None): raise ValueError(
-        'train_student: pass `domains` (each image\'s domain) exactly when the teacher is a DomainTeachers')
-    teacher, images = teacher.to(device).eval(), images.to(device)
-    domains = domains.to(device) if domains is not None else None
-    if transfer is not None: transfer = transfer.to(device).eval()
-    n_classes = teacher(images[:1]).shape[1]
-    g = seed_everything(cfg.seed)
+    teacher, images, transfer, domains = _student_inputs(teacher, images, transfer, domains, device)
+    n_classes, g = teacher(images[:1]).shape[1], seed_everything(cfg.seed) # in this order
     n_epoch = min(epoch_images or len(images), len(images))
     algo = KDStudent(teacher, n_classes, n_epoch, cfg, rcfg, transfer, device)
-    inputs = dict(teacher=tensor_fingerprint(teacher), images=tensor_fingerprint(images),
-                  transfer=tensor_fingerprint(transfer), domains=tensor_fingerprint(domains))
-    meta = json.loads(json.dumps(dict(config=asdict(cfg), relabel=asdict(rcfg), n_images=len(images),
-                                      epoch_images=n_epoch,
-                                      dsm=transfer is not None, inputs=inputs)))
+    meta = _student_meta(cfg, rcfg, teacher, images, transfer, domains, n_epoch)
     out = Path(out_dir) if out_dir is not None else None
     ck = Checkpoint(out/'student_checkpoint.safetensors', meta) if out is not None else None # one atomic file
     start, history, best, t_spent = _student_resume(ck, algo, g, device)
@@ -234,9 +251,7 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
     for epoch in bar:
         algo.train()
         order = torch.randperm(len(images), generator=g)[:n_epoch].to(device)
-        for lo in range(0, n_epoch, cfg.batch_size):
-            b = order[lo:lo + cfg.batch_size]
-            running += algo.update(images[b], g, None if domains is None else domains[b])['loss']
+        running += _student_epoch(algo, images, domains, order, g)
         done = epoch + 1
         if done % cfg.eval_every == 0 or done == cfg.epochs:
             best = _evaluate_student(algo, val, test, history, done,
