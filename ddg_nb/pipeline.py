@@ -117,6 +117,8 @@ class StageContext:
     _dtl:dict=field(default_factory=dict)
     @property
     def norm(self)->tuple: return model_mean_std(self.teacher.model)
+    @property
+    def where(self)->str: return f'{self.splits.test_domain} trial {self.trial} seed {self.seed}' # for the log
     def real_images(self, domain:str|None=None)->torch.Tensor:
         "`ipc` random training images per class of the seen domains (or of `domain`; this seed's draw), class-major."
         splits = self.splits if domain is None else dataclasses.replace(self.splits,
@@ -139,7 +141,7 @@ class StageContext:
                                        image_size=self.config.teacher.image_size, config=cfg,
                                        out_dir=self.folder/folder,
                                        device=self.config.device, progress=True)
-            self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {folder} ready '
+            self.log.info(f'{self.where}: {folder} ready '
                           f'({time.time() - t0:.0f} s)')
         return self._dtl[key]
     def transfer_quality(self)->dict|None:
@@ -155,7 +157,7 @@ class StageContext:
             rec = dict(domains=transfer_quality(self.teacher.model, r.transfer, r.images, self.styles, real,
                                                 r.mean, r.std))
             stage.save({}, rec)
-            self.log.info(f'{self.folder.parent.parent.name} {self.folder.parent.name}: {quality_line(rec["domains"])}')
+            self.log.info(f'{self.where}: {quality_line(rec["domains"])}')
         return rec['domains']
 
 # %% ../nbs/12_pipeline.ipynb #19b8ae72
@@ -575,9 +577,9 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
     _, row, why = stage.read()
     if row is not None:
         row.pop('identity')
-        ctx.log.info(f'{d} seed {seed} {m}: done before, unseen {row["test_acc"]:.3f}')
+        ctx.log.info(f'{ctx.where} {m}: done before, unseen {row["test_acc"]:.3f}')
         return row
-    if stage.path.exists(): ctx.log.info(f'{d} seed {seed} {m}: {why}')
+    if stage.path.exists(): ctx.log.info(f'{ctx.where} {m}: {why}')
     t0, method, want = time.time(), (None if m == 'erm' else get_method(m)), dict(stage.settings, inputs=stage.inputs)
     # the same images, psi and relabel as another row: its student, not a second one
     if method is not None and method.same_as:
@@ -587,7 +589,7 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
                'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
     stage.save({}, row)
     ctx.log.info(
-        f'{d} seed {seed} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
+        f'{ctx.where} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
     return row
 
 # %% ../nbs/12_pipeline.ipynb #f309b077
