@@ -120,7 +120,8 @@ def _check_install(work:Path):
               'a tiny ddg run', env=env, cwd=work)
     assert '| dtl+dsm |' in out, out[-2000:]
     figs = sorted(p.name for p in (runs/'StyleShapes'/'figures').iterdir())
-    assert figs == ['accuracy.png', 'sketch_images.png', 'sketch_losses.png', 'sketch_transferred.png'], figs
+    assert figs == ['accuracy.png', 'sketch_images.png', 'sketch_losses.png', 'sketch_transfer_quality.png',
+                    'sketch_transferred.png'], figs
 
     # 4. the README's `pip install -e .` from the clone, no extras
     _sh([py, '-m', 'pip', 'install', '-q', '-e', src], 'pip install -e . (no extras)', env=env, cwd=work)
