@@ -119,7 +119,8 @@ def versions()->dict:
     "Versions of Python, ddg_nb and the libraries that decide numerical results."
     import importlib.metadata as md
     out = {'python': platform.python_version(), 'platform': platform.platform()}
-    for p in ['ddg_nb', 'torch', 'torchvision', 'timm', 'numpy']:
+    import ddg_nb; out['ddg_nb'] = ddg_nb.__version__ # the code that runs, not the (maybe stale) install record
+    for p in ['torch', 'torchvision', 'timm', 'numpy']:
         try: out[p] = md.version(p)
         except md.PackageNotFoundError: out[p] = None
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None

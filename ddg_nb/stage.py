@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_stage.ipynb #08ea38db
 from __future__ import annotations
-import json, math, hashlib, importlib.util, warnings, logging
+import json, math, os, hashlib, importlib.util, warnings, logging
 from dataclasses import dataclass, field
 from pathlib import Path
 import torch
@@ -14,8 +14,8 @@ from .core import atomic_write, settings_hash, without_speed, save_json, load_js
 _logger = logging.getLogger(__name__) # reuse of finished stages; `run_experiment` sends it to the run log
 
 # %% auto #0
-__all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'data_fingerprint', 'tensor_fingerprint', 'Checkpoint',
-           'check_tensors', 'training_faults', 'Stage']
+__all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'file_digest', 'data_fingerprint', 'tensor_fingerprint',
+           'Checkpoint', 'check_tensors', 'training_faults', 'Stage']
 
 # %% ../nbs/00_stage.ipynb #1f0a672c
 def save_unit(path:str|Path, # the .safetensors file
@@ -68,14 +68,24 @@ def code_hash(*modules:str # module names, e.g. 'ddg_nb.dtl'
     return h.hexdigest()[:12]
 
 # %% ../nbs/00_stage.ipynb #d9e0d23d
+_DIGESTS = {} # (path, size, mtime_ns) -> sha256 of the file's bytes, for the life of the process
+
+def file_digest(path:str|Path # a file
+               )->bytes:
+    "The sha256 of the file's bytes (read once per process while its size and modification time stay the same)."
+    st = os.stat(path); k = (str(path), st.st_size, st.st_mtime_ns)
+    if k not in _DIGESTS: _DIGESTS[k] = hashlib.sha256(Path(path).read_bytes()).digest()
+    return _DIGESTS[k]
+
+# %% ../nbs/00_stage.ipynb #c3f7c470
 def data_fingerprint(files, # paths (or `(path, ...)` tuples), or a dict of lists of them (e.g. a dataset's `files`)
                      root:str|Path|None=None # paths are recorded relative to it
                     )->str:
-    "A short hash of the files' relative paths, sizes and modification times."
+    "A short hash of the files' relative paths and contents: a copy with other modification times is the same data."
     items = [x for v in files.values() for x in v] if isinstance(files, dict) else list(files)
     h = hashlib.sha256()
     for f in sorted(Path(x[0] if isinstance(x, (tuple, list)) else x) for x in items):
-        st = f.stat(); h.update(f'{f.relative_to(root) if root else f}|{st.st_size}|{st.st_mtime_ns}\n'.encode())
+        h.update(f'{f.relative_to(root) if root else f}|'.encode() + file_digest(f))
     return h.hexdigest()[:12]
 
 # %% ../nbs/00_stage.ipynb #67afa151
