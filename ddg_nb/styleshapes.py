@@ -4,7 +4,7 @@
 
 # %% ../nbs/02_styleshapes.ipynb #84ea2ee4
 from __future__ import annotations
-import colorsys, os, shutil, tempfile, time
+import colorsys, hashlib, os, shutil, tempfile, time, warnings
 from pathlib import Path
 from concurrent.futures import ProcessPoolExecutor
 import numpy as np
@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw, ImageFilter
 from .core import save_json, load_json, cache_dir
 
 # %% auto #0
-__all__ = ['CLASSES', 'DOMAINS', 'draw_styleshape', 'make_styleshapes', 'load_dataset']
+__all__ = ['CLASSES', 'DOMAINS', 'REFERENCE_DIGESTS', 'draw_styleshape', 'make_styleshapes', 'pixel_digest', 'check_reference',
+           'load_dataset']
 
 # %% ../nbs/02_styleshapes.ipynb #945eb746
 CLASSES = ('circle', 'crescent', 'cross', 'heart', 'square', 'star', 'triangle')
@@ -374,9 +375,36 @@ def make_styleshapes(root:str|Path, # parent folder; the dataset goes to `root/S
         save_json(params, tmp/'done.json')
         if out.exists(): _remove_generated(out) # only what an earlier call wrote
         os.replace(tmp, out)
+        if why := check_reference(out, params): warnings.warn(why)
     finally:
         if tmp.exists(): shutil.rmtree(tmp, ignore_errors=True)
     return out
+
+# %% ../nbs/02_styleshapes.ipynb #82a235a7
+def pixel_digest(folder:str|Path # a StyleShapes (or any PNG) folder
+                )->str:
+    "A short hash of every PNG's relative path and decoded RGB pixels under `folder`."
+    h, folder = hashlib.sha256(), Path(folder)
+    for f in sorted(folder.rglob('*.png')):
+        h.update(str(f.relative_to(folder)).encode() + b'|' + np.asarray(Image.open(f).convert('RGB')).tobytes())
+    return h.hexdigest()[:16]
+
+# %% ../nbs/02_styleshapes.ipynb #ba9d5947
+REFERENCE_DIGESTS = { # (n_per_class, size, seed), all domains and classes -> {numpy's SIMD level: pixel_digest}
+    (300, 64, 0): {'AVX-512': '95fd10f02aa508e8', 'AVX2': '9604c8ed79635486', 'SSE4.2': '796c33613371bfa1'},
+    (3, 32, 0): {'any': '223fa9b400111db4'}}
+
+# %% ../nbs/02_styleshapes.ipynb #b2355b1b
+def check_reference(folder:str|Path, # a folder `make_styleshapes` wrote
+                    params:dict # its parameters (`done.json`)
+                   )->str|None:
+    "None if the pixels are a reference's (or no reference exists for `params`), else a sentence saying how not."
+    full = params['domains'] == list(DOMAINS) and params['classes'] == list(CLASSES)
+    ref = REFERENCE_DIGESTS.get((params['n_per_class'], params['size'], params['seed'])) if full else None
+    if ref is None or (got := pixel_digest(folder)) in ref.values(): return None
+    import PIL; return (f'StyleShapes generated in {folder} has other pixels (digest {got}) than the reference '
+                        f'({", ".join(f"{k} {v}" for k, v in ref.items())}; Pillow 13.0.0, numpy 2.4.6; here Pillow '
+                        f'{PIL.__version__}, numpy {np.__version__}): results made from it are about other data')
 
 # %% ../nbs/02_styleshapes.ipynb #58d91e3b
 def load_dataset(dataset:str, # a registered name (PACS, ...), a DomainBed-layout folder name, or StyleShapes
