@@ -731,10 +731,16 @@ def _bad_name(name):
     if p.is_absolute() or re.match(r'^[A-Za-z]:', name): return 'absolute path'
     if '..' in p.parts: return 'leaves the target folder'
 
+# %% ../nbs/01_data.ipynb #7f60dabc
+def _is_zip(archive:Path)->bool:
+    """Does `archive` start like a zip file? (`zipfile.is_zipfile` also says yes to any file whose last 64 KiB hold the
+    bytes `PK\\x05\\x06`, which a compressed tar can, by chance.)"""
+    with open(archive, 'rb') as f: return f.read(4) in (b'PK\x03\x04', b'PK\x05\x06', b'PK\x07\x08')
+
 # %% ../nbs/01_data.ipynb #f84144ec
 def _unsafe_members(archive:Path)->list:
     "Members of a zip or tar archive that would land outside the extraction folder, with the reason."
-    if zipfile.is_zipfile(archive):
+    if _is_zip(archive):
         with zipfile.ZipFile(archive) as z: return [f'{n} ({r})' for n in z.namelist() if (r := _bad_name(n))]
     bad = []
     with tarfile.open(archive, 'r:*') as t:
@@ -755,13 +761,13 @@ def safe_extract(archive:str|Path, # a zip or tar(.gz/.bz2/.xz) file
     "Extract `archive` into the new folder `dest`, refusing the whole archive if any member would land outside it."
     archive, dest = Path(archive), Path(dest)
     if dest.exists(): raise FileExistsError(f'{dest} already exists')
-    if not (zipfile.is_zipfile(archive) or tarfile.is_tarfile(archive)):
+    if not (_is_zip(archive) or tarfile.is_tarfile(archive)):
         raise ValueError(f'{archive} is not a zip or tar archive')
     bad = _unsafe_members(archive)
     if bad: raise ValueError(f'refusing to extract {archive}: {len(bad)} unsafe member(s): ' + ', '.join(bad[:10]))
     tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f'.{dest.name}.', suffix='.extracting'))
     try:
-        if zipfile.is_zipfile(archive):
+        if _is_zip(archive):
             with zipfile.ZipFile(archive) as z: z.extractall(tmp)
         else:
             with tarfile.open(archive, 'r:*') as t:
