@@ -123,8 +123,10 @@ def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-la
             out:str='runs', # output folder
             device:str=None # cpu, cuda, ... (default: the best available)
            ):
-    "Train an ERM teacher for each held-out domain and print their accuracy table."
+    """Train an ERM teacher for each held-out domain and print their accuracy table; they go where `ddg run` looks for
+    its trial-0 teachers (`<domain>/trial0/teacher/<model>-<hash>`), so a run of the same teacher settings reuses them."""
     from ddg_nb.models import teacher_config, train_teacher
+    from ddg_nb.pipeline import teacher_folder
     ds = load_dataset(dataset, data_root)
     over = {k: v for k, v in dict(steps=steps, lr=lr, pretrained=pretrained, freeze_bn=freeze_bn).items()
             if v is not None}
@@ -132,11 +134,12 @@ def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-la
     cfg = teacher_config(preset, **over)
     domains = [ds.domain_name(d.strip()) for d in test_domains.split(',')] if test_domains else ds.domains
     base = Path(out)/ds.name
-    teachers = [train_teacher(ds, d, cfg, out_dir=base/d/'teacher', device=device) for d in domains]
+    dirs = {d: teacher_folder(base/d/'trial0', cfg) for d in domains}
+    teachers = [train_teacher(ds, d, cfg, out_dir=dirs[d], device=device) for d in domains]
     table = teacher_table(teachers)
     print(f'\n{ds.name}, teacher preset {preset!r} ({cfg.model}, {cfg.image_size} px, {cfg.steps} steps):\n\n{table}')
     (base/'squeeze.md').write_text(table + '\n')
-    save_json([t.record() | {'weights': str(base/t.test_domain/'teacher')} for t in teachers], base/'squeeze.json')
+    save_json([t.record() | {'weights': str(dirs[t.test_domain])} for t in teachers], base/'squeeze.json')
     return teachers
 
 # %% ../nbs/20_cli.ipynb #811af0b6

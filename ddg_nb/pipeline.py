@@ -13,7 +13,7 @@ from .data import domainbed_splits, check_ipc, test_transform
 from .styleshapes import load_dataset
 from .models import TeacherConfig, train_teacher, model_mean_std, Teacher
 from .style import domain_styles, style_tensors, styles_from_tensors
-from .stage import Stage, tensor_fingerprint
+from .stage import Stage, tensor_fingerprint, keyed_folder, adopt, read_record
 from .presets import PRESETS, CPU_BASELINES
 from .dtl import DTLConfig, train_dtl, sample_real_images, transfer_quality, quality_line
 from .relabel import RelabelConfig, DomainTeachers
@@ -21,10 +21,10 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
                              results_table, results_tables)
 
 # %% auto #0
-__all__ = ['METHODS', 'DTL_USES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'register_method',
-           'get_method', 'StageContext', 'ablation_method', 'experiment_config', 'load_config', 'style_bank',
-           'trial_config', 'run_experiment', 'row_stage', 'parse_grid', 'select_settings', 'selection_table',
-           'read_results', 'plot_results', 'save_figures']
+__all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'config_is',
+           'teacher_folder', 'register_method', 'get_method', 'StageContext', 'ablation_method', 'experiment_config',
+           'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage', 'parse_grid', 'select_settings',
+           'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -80,6 +80,27 @@ class Method:
 METHODS = {}
 DTL_USES = ('dtl', 'dtl_init', 'dsm_p') # what a method built on `ctx.dtl()` depends on
 
+# %% ../nbs/12_pipeline.ipynb #819a2341
+DTL_FILES = ('dtl.safetensors', 'transfer_quality.json', 'images.png', 'transferred.png') # what a DTL run's folder holds
+
+# %% ../nbs/12_pipeline.ipynb #c66e59bc
+def config_is(cfg)->callable:
+    "`match(record)` for `stage.adopt`: was the artifact made with the configuration `cfg` (speed-only settings aside)?"
+    want = settings_hash(asdict(cfg))
+    return lambda rec: settings_hash(rec.get('identity', {}).get('settings', {}).get('config')) == want
+
+# %% ../nbs/12_pipeline.ipynb #5f2eeff4
+def teacher_folder(trial:Path, # `out/<dataset>/<test domain>/trial<t>`
+                   cfg:TeacherConfig, # the teacher's settings
+                   legacy:str='teacher' # its folder in 0.2.0's layout, under `trial`
+                  )->Path:
+    """`trial/teacher/<model>-<hash>`: a teacher's folder (and its style bank's), one per setting; 0.2.0's teacher and
+    style bank of the same settings are moved into it."""
+    new, old = keyed_folder(Path(trial)/'teacher', asdict(cfg), cfg.model), Path(trial)/legacy
+    if adopt(old, new, ('teacher.safetensors',), config_is(cfg)) and legacy == 'teacher':
+        adopt(trial, new, ('style_bank.safetensors',))
+    return new
+
 # %% ../nbs/12_pipeline.ipynb #22f19bb5
 # the paper (§4.1): the student's BN is trained for the DD-per-domain sets, frozen for every other row
 PER_DOMAIN_STUDENT = dict(freeze_bn=False)
@@ -133,22 +154,30 @@ class StageContext:
         "A DTL run of this seed (made once, then loaded): `train_dtl` from the real images or noise."
         key = (folder, domain, tuple(sorted(overrides.items())))
         if key not in self._dtl:
-            cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
+            cfg, out = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides), self.dtl_folder(folder, domain, **overrides)
             init = self.real_images(domain) if self.config.dtl_init == 'real' else 'noise'
             t0 = time.time()
             self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes),
                                        self.config.ipc, init=init,
                                        image_size=self.config.teacher.image_size, config=cfg,
-                                       out_dir=self.folder/folder,
+                                       out_dir=out,
                                        device=self.config.device, progress=True)
             self.log.info(f'{self.where}: {folder} ready '
                           f'({time.time() - t0:.0f} s)')
         return self._dtl[key]
+    def dtl_folder(self, folder:str='dtl', domain:str|None=None, **overrides)->Path:
+        """The keyed folder of the DTL run `dtl(folder=folder, domain=domain, **overrides)`, one per DTL and teacher
+        setting (new data is recomputed in place: folders are named by settings, identities check the rest); a run of
+        the same settings in 0.2.0's unkeyed `folder` is moved into it."""
+        cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
+        new = keyed_folder(self.folder/folder, dict(config=asdict(cfg), init=self.config.dtl_init, domain=domain,
+                                                    teacher=asdict(self.config.teacher)))
+        adopt(self.folder/folder, new, DTL_FILES, config_is(cfg)); return new
     def transfer_quality(self)->dict|None:
         """`transfer_quality` of this seed's DTL psi (a JSON stage beside its artifact, made once; logged); None when
         a seen domain has fewer than `ipc` training images of a class for the real floor."""
         r = self.dtl()
-        stage = Stage('transfer_quality', self.folder/'dtl', dict(seen_domains=list(self.styles)),
+        stage = Stage('transfer_quality', self.dtl_folder(), dict(seen_domains=list(self.styles)),
                       inputs=dict(dtl=tensor_fingerprint(r.images, r.transfer)), format='json')
         _, rec, _ = stage.read()
         if rec is None:
@@ -228,9 +257,10 @@ def _cached(stage:Stage, make, log=None)->tuple:
 def _domain_teachers(ctx)->dict:
     "One teacher per seen domain (BN trained), trained once per test domain."
     from ddg_nb.baselines import train_domain_teachers
-    cfg = dataclasses.replace(ctx.config.teacher, freeze_bn=False)
-    return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg,
-                                                         out_dir=ctx.folder.parent.parent/'domain_teachers',
+    cfg, trial = dataclasses.replace(ctx.config.teacher, freeze_bn=False), ctx.folder.parent.parent
+    out = keyed_folder(trial/'domain_teachers', asdict(cfg), cfg.model)
+    for d in ctx.splits.train: adopt(trial/'domain_teachers'/d, out/d, ('teacher.safetensors',), config_is(cfg))
+    return {d: t.model for d, t in train_domain_teachers(ctx.dataset, ctx.splits, cfg, out_dir=out,
                                                          device=ctx.config.device, progress=False).items()}
 
 # %% ../nbs/12_pipeline.ipynb #fee09114
@@ -239,7 +269,8 @@ def _extra_backbones(ctx, models:list)->list:
     (G-VBSM squeezes with several; the paper: R-18 + R-50); trained once per trial, like the teacher."""
     cfg = ctx.config.teacher
     return [train_teacher(ctx.dataset, ctx.splits.test_domain, dataclasses.replace(cfg, model=m),
-                          out_dir=ctx.folder.parent.parent/f'teacher-{m}', device=ctx.config.device,
+                          out_dir=teacher_folder(ctx.folder.parent.parent, dataclasses.replace(cfg, model=m),
+                                                 legacy=f'teacher-{m}'), device=ctx.config.device,
                           progress=False).model for m in models]
 
 # %% ../nbs/12_pipeline.ipynb #aae85133
@@ -273,7 +304,9 @@ def _baseline(name:str, per_domain:bool):
                                            teachers, cfg.ipc, extra, seed=ctx.seed, cache=each,
                                            **{k: v for k, v in hp.items() if k != 'backbones'}) # its own teacher
             return x, y
-        folder = ctx.folder/(name + ('-per-domain' if per_domain else ''))
+        folder = keyed_folder(ctx.folder/(name + ('-per-domain' if per_domain else '')), want) # per setting
+        same = lambda rec: settings_hash({k: rec['identity']['settings'].get(k) for k in want}) == settings_hash(want)
+        adopt(folder.parent, folder, ('distilled.safetensors', 'domains'), same)
         images, _ = _cached(stage(folder, 'distilled', K*cfg.ipc*(len(ctx.splits.train) if per_domain else 1)), run,
                             ctx.log)
         return images, None, 0
@@ -559,7 +592,7 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
 def _figure_inputs(ctx:StageContext):
     "Remake the DTL run the figures show if its artifact was deleted or damaged while the rows that used it were kept."
     uses_dtl = any(m != 'erm' and set(DTL_USES) <= set(get_method(m).uses) for m in ctx.config.methods)
-    if uses_dtl and (ctx.folder/'dtl').is_dir(): ctx.dtl() # loaded when done: cheap
+    if uses_dtl and ctx.dtl_folder().is_dir(): ctx.dtl() # loaded when done: cheap
 
 # %% ../nbs/12_pipeline.ipynb #7436d813
 def row_stage(ctx:StageContext, m:str)->Stage:
@@ -638,10 +671,11 @@ def _domain_stages(cfg:ExperimentConfig, ds, d:str, folder:Path, log)->tuple:
     if any(m != 'erm' for m in cfg.methods): check_ipc(ds, splits, cfg.ipc) # before the teacher trains
     t0 = time.time()
     log.info(f'{d}: teacher ({cfg.teacher.model}, {cfg.teacher.steps} steps; loaded if done before)')
-    teacher = train_teacher(ds, d, cfg.teacher, out_dir=folder/'teacher', device=cfg.device)
+    tdir = teacher_folder(folder, cfg.teacher)
+    teacher = train_teacher(ds, d, cfg.teacher, out_dir=tdir, device=cfg.device)
     log.info(f'{d}: teacher ready, seen val {teacher.metrics["val_acc"]:.3f}, unseen {teacher.metrics["test_acc"]:.3f} '
              f'({time.time() - t0:.0f} s)')
-    styles = style_bank(teacher, ds, splits, folder, log)
+    styles = style_bank(teacher, ds, splits, tdir, log)
     size = cfg.student.image_size
     val = {e: ds.subset(e, idx, preload=size) for e, idx in splits.val.items()}
     return splits, teacher, styles, val, ds.subset(d, splits.test, preload=size)
@@ -753,6 +787,20 @@ def plot_results(rows:list, # result rows
     fig.tight_layout()
     return fig
 
+# %% ../nbs/12_pipeline.ipynb #66d13057
+def dtl_run(config:ExperimentConfig, # the experiment that made it
+            test_domain:str, # its held-out domain
+            dataset:str|None=None, # the dataset's name (default: `config.dataset`)
+            trial:int|None=None, seed:int|None=None # default: the experiment's first
+           )->Path|None:
+    """The folder of `config`'s DTL run for `test_domain` (for `load_dtl`; the figures of `ddg run` show its first
+    trial and seed), or None if it was not made."""
+    t, s = config.trials[0] if trial is None else trial, config.seeds[0] if seed is None else seed
+    same = config_is(dataclasses.replace(config.dtl, seed=s))
+    run = Path(config.out)/(dataset or config.dataset)/test_domain/f'trial{t}'/f'seed{s}'/f'ipc{config.ipc}'/'dtl'
+    runs = sorted(run.glob('set-*/dtl.safetensors'))
+    return next((f.parent for f in runs if (rec := read_record(f)) is not None and same(rec)), None)
+
 # %% ../nbs/12_pipeline.ipynb #582b799b
 def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
                  classes:list|None=None # class names for the transferred-image figure's row labels
@@ -769,7 +817,8 @@ def save_figures(config:ExperimentConfig, rows:list, dataset_name:str,
     plt.close(fig)
     out.append(figs/'accuracy.png')
     for d in dict.fromkeys(r['test_domain'] for r in rows):
-        dtl_dir = base/d/f'trial{config.trials[0]}'/f'seed{config.seeds[0]}'/f'ipc{config.ipc}'/'dtl'
+        dtl_dir = dtl_run(config, d, dataset_name)
+        if dtl_dir is None: continue # no DTL method was run
         try: res = load_dtl(dtl_dir)
         except FileNotFoundError: continue # no DTL method was run
         except ValueError as e: warnings.warn(f'{e}: no DTL figures of {d}'); continue

@@ -15,7 +15,7 @@ _logger = logging.getLogger(__name__) # reuse of finished stages; `run_experimen
 
 # %% auto #0
 __all__ = ['save_unit', 'load_unit', 'differences', 'code_hash', 'file_digest', 'data_fingerprint', 'tensor_fingerprint',
-           'Checkpoint', 'check_tensors', 'training_faults', 'Stage']
+           'Checkpoint', 'check_tensors', 'training_faults', 'Stage', 'keyed_folder', 'read_record', 'adopt']
 
 # %% ../nbs/00_stage.ipynb #1f0a672c
 def save_unit(path:str|Path, # the .safetensors file
@@ -243,3 +243,34 @@ def save(self, tensors:dict, record:dict):
         save_json(dict(record, identity=self.identity), self.path)
     else: save_unit(self.path, tensors, dict(record, identity=self.identity))
     self.checkpoint.clear()
+
+# %% ../nbs/00_stage.ipynb #cb4e3d6f
+def keyed_folder(parent:str|Path, # where the artifacts of this kind live, e.g. `.../ipc10/dtl`
+                 settings, # what decides the artifact (JSON-like; speed-only settings are left out of the hash)
+                 prefix:str='set' # the folder name's head, e.g. the model's name
+                )->Path:
+    "`parent/<prefix>-<settings_hash(settings)>`: one folder per setting."
+    return Path(parent)/f'{prefix}-{settings_hash(settings)}'
+
+# %% ../nbs/00_stage.ipynb #2d1b7b5b
+def read_record(path:Path)->dict|None:
+    "The record of a unit or JSON artifact, or None if it is damaged."
+    try: return load_unit(path)[1] if path.suffix == '.safetensors' else load_json(path)
+    except (DamagedFile, ValueError): return None
+
+# %% ../nbs/00_stage.ipynb #0129f248
+def adopt(legacy:str|Path, # the artifact's folder in an older layout
+          folder:str|Path, # its folder now
+          files:tuple, # names to move, the artifact's own file first (a folder moves whole)
+          match=None # `match(record)`: is the artifact at `legacy` the one wanted here? (default: yes)
+         )->bool:
+    """Move an artifact of an older folder layout into `folder`, unless `folder` holds one already or the old one is
+    damaged or another's; True if it moved."""
+    legacy, folder = Path(legacy), Path(folder)
+    if (folder/files[0]).exists() or not (legacy/files[0]).is_file(): return False
+    rec = read_record(legacy/files[0])
+    if rec is None or (match is not None and not match(rec)): return False
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in files:
+        if (legacy/n).exists(): os.replace(legacy/n, folder/n)
+    _logger.info(f'{legacy/files[0]}: moved to {folder} (keyed folders)'); return True

@@ -21,6 +21,7 @@ def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset
                     test_domain:str, # the held-out domain to analyse
                     seed:int=0, # the run's seed (which random images and which DTL run)
                     ipc:int=10, # the run's images per class (its `seed<k>/ipc<n>` folder)
+                    trial:int=0, # the run's DomainBed trial (its splits and teacher)
                     n_test:int=600 # held-out images used to estimate its style
                    )->dict:
     "Normalized style losses of the random and DTL sets against the averaged seen, each seen and the held-out style."
@@ -32,17 +33,21 @@ def style_distances(folder:str|Path, # `OUT/<dataset>`: a finished run's dataset
     from ddg_nb.stage import load_unit
     from ddg_nb.losses import avg_style_loss
     folder = Path(folder); base = folder/test_domain/f'trial{trial}'
-    run = base/f'seed{seed}'/f'ipc{ipc}'
-    for need in ('teacher', 'style_bank.safetensors', f'seed{seed}/ipc{ipc}/dtl'):
-        if not (base/need).exists(): raise FileNotFoundError(f'{base/need} is missing: run the pipeline for {test_domain!r}, seed {seed}, IPC {ipc} first')
+    def one(pattern): # the artifact's folder; the keyed layout (teacher/<model>-<hash>, dtl/set-<hash>) or 0.2.0's
+        found = sorted(base.glob(pattern)) or sorted(base.glob(pattern.replace('/*/', '/')))
+        if not found: raise FileNotFoundError(f'no {pattern} in {base}: run the pipeline for {test_domain!r}, trial {trial}, seed {seed}, IPC {ipc} first')
+        if len(found) > 1: print(f'{base}: {len(found)} runs of {pattern}; using {found[0].parent}')
+        return found[0].parent
+    tdir, ddir = one('teacher/*/teacher.safetensors'), one(f'seed{seed}/ipc{ipc}/dtl/*/dtl.safetensors')
+    bank_file = tdir/'style_bank.safetensors' if (tdir/'style_bank.safetensors').exists() else base/'style_bank.safetensors'
     ds = get_dataset(folder.name, data_root)
-    loaded = load_teacher(base/'teacher', 'cpu', channels_last=False)
+    loaded = load_teacher(tdir, 'cpu', channels_last=False)
     tcfg, teacher = dataclasses.asdict(loaded.config), loaded.model.eval()
     mean, std, size = *model_mean_std(teacher), tcfg['image_size']
     splits = domainbed_splits(ds, test_domain, tcfg['holdout_fraction'], tcfg['split_seed'], tcfg['test_split'])
     random = sample_real_images(ds, splits, ipc, size, mean, std, seed=seed)[0]
-    dtl = load_dtl(run/'dtl').images
-    t, rec = load_unit(base/'style_bank.safetensors'); bank = styles_from_tensors(t, rec['domains'], rec['n_layers'])
+    dtl = load_dtl(ddir).images
+    t, rec = load_unit(bank_file); bank = styles_from_tensors(t, rec['domains'], rec['n_layers'])
     pick = torch.randperm(len(splits.test), generator=torch.Generator().manual_seed(0))[:n_test].tolist()
     sub = ds.subset(test_domain, [splits.test[i] for i in pick], preload=size)
     style_of = lambda x: domain_styles(teacher, {'x': [(x, None)]}, progress=False)['x']
@@ -61,6 +66,7 @@ def main(folder:str, # `OUT/<dataset>` of a finished run, e.g. runs/PACS
          test_domains:str=None, # comma-separated held-out domains (default: every one in the folder with a DTL run)
          seed:int=0, # the run's seed
          ipc:int=10, # the run's images per class
+         trial:int=0, # the run's DomainBed trial
          n_test:int=600, # held-out images used to estimate its style
          out:str=None): # also write the results as JSON lines to this file
     "Print, per held-out domain, how far the random and DTL sets' styles are from the seen and the held-out styles."
@@ -68,9 +74,9 @@ def main(folder:str, # `OUT/<dataset>` of a finished run, e.g. runs/PACS
     from ddg_nb.core import atomic_write
     torch.set_num_threads(1)
     rows = []
-    doms = test_domains.split(',') if test_domains else sorted(p.parents[4].name for p in Path(folder).glob(f'*/trial0/seed{seed}/ipc{ipc}/dtl/dtl.safetensors'))
+    doms = test_domains.split(',') if test_domains else sorted({p.relative_to(folder).parts[0] for p in Path(folder).glob(f'*/trial{trial}/seed{seed}/ipc{ipc}/dtl/**/dtl.safetensors')})
     for dom in doms:
-        r = style_distances(folder, data_root, dom, seed, ipc, n_test); rows.append(dict(r, seed=seed, ipc=ipc, n_test=n_test))
+        r = style_distances(folder, data_root, dom, seed, ipc, trial, n_test); rows.append(dict(r, seed=seed, ipc=ipc, trial=trial, n_test=n_test))
         print(f"{dom}: averaged seen style -> {dom}: {r['avg_seen_to_unseen']}; each seen style -> {dom}: "
               + ', '.join(f'{e} {v}' for e, v in r['seen_to_unseen'].items()) + f"; DTL moved the pixels by {r['pixel_change']:.1%}")
         for k in ('random', 'dtl'):
