@@ -23,8 +23,8 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'config_is',
            'teacher_folder', 'register_method', 'get_method', 'StageContext', 'ablation_method', 'experiment_config',
-           'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage', 'parse_grid', 'select_settings',
-           'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
+           'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage', 'parse_grid', 'rank_settings',
+           'select_settings', 'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -718,6 +718,31 @@ def _closed_min(rows:list)->float|None:
     vals = [v['closed'] for r in rows for v in (r.get('transfer_quality') or {}).values() if v['closed'] is not None]
     return min(vals) if vals else None
 
+# %% ../nbs/12_pipeline.ipynb #85da3211
+def _val_pairs(rows:list, best:list)->dict|None:
+    """`rows` − `best` in seen-domain validation accuracy, paired by (method, trial, test domain, seed): mean ± standard
+    error and how many pairs favour `rows` (None without two common pairs)."""
+    key = lambda r: (r['method'], r.get('trial', 0), r['test_domain'], r['seed'])
+    b = {key(r): r['val_acc'] for r in best}
+    d = [r['val_acc'] - b[key(r)] for r in rows if key(r) in b]
+    if len(d) < 2: return None
+    return dict(mean=statistics.fmean(d), se=statistics.stdev(d)/math.sqrt(len(d)), favour=sum(x > 0 for x in d), n=len(d))
+
+# %% ../nbs/12_pipeline.ipynb #c701199b
+def rank_settings(runs:dict # {name: (overrides, result rows)}, e.g. rows read back from `ddg select`'s folder
+                 )->list:
+    """Per setting: mean ± standard error of its rows' seen-domain validation accuracy, the paired difference to the
+    best setting (same method, trial, test domain and seed) and psi's smallest transfer share; best first."""
+    out = []
+    for name, (over, rows) in runs.items():
+        vals = [r['val_acc'] for r in rows]
+        se = statistics.stdev(vals)/math.sqrt(len(vals)) if len(vals) > 1 else None
+        out.append(dict(name=name, overrides=over, val_acc=statistics.fmean(vals), se=se, n=len(vals),
+                        closed_min=_closed_min(rows), rows=rows))
+    out.sort(key=lambda s: -s['val_acc'])
+    for s in out: s['vs_best'] = None if s is out[0] else _val_pairs(s['rows'], out[0]['rows'])
+    return [{k: v for k, v in s.items() if k != 'rows'} for s in out]
+
 # %% ../nbs/12_pipeline.ipynb #adabe833
 def select_settings(preset:str, # the experiment preset the settings change
                     grid:dict, # {name: overrides}, e.g. `parse_grid('a=dtl.lr_images=0.01;b=dtl.lr_images=0.05')`
@@ -725,25 +750,24 @@ def select_settings(preset:str, # the experiment preset the settings change
                     dataset=None, # a `MultiDomainDataset` (default: the preset's)
                     **overrides # shared by every setting (test_domains, trials, seeds, out, ...)
                    )->list:
-    """Per setting: mean ± standard error of the seen-domain validation accuracy of its rows and psi's smallest
-    transfer share, best first (DomainBed's training-domain validation; unseen accuracy is not used)."""
-    out = []
-    for name, over in grid.items():
-        rows = run_experiment(experiment_config(preset, methods=list(methods), **{**overrides, **over}), dataset)
-        vals = [r['val_acc'] for r in rows]
-        se = statistics.stdev(vals)/math.sqrt(len(vals)) if len(vals) > 1 else None
-        out.append(dict(name=name, overrides=over, val_acc=statistics.fmean(vals), se=se, n=len(vals),
-                        closed_min=_closed_min(rows)))
-    return sorted(out, key=lambda s: -s['val_acc'])
+    """Run every setting of `grid` and rank them (`rank_settings`: seen-domain validation only, best first; DomainBed's
+    training-domain validation, unseen accuracy is not used)."""
+    return rank_settings({name: (over, run_experiment(experiment_config(preset, methods=list(methods),
+                                                                        **{**overrides, **over}), dataset))
+                          for name, over in grid.items()})
 
 # %% ../nbs/12_pipeline.ipynb #4a28be27
-def selection_table(ranked:list # `select_settings`'s result
+def selection_table(ranked:list # `select_settings`'s or `rank_settings`' result
                    )->str:
-    "Markdown: setting, overrides, seen-domain validation (%), rows, psi's smallest transfer share; best first."
+    """Markdown: setting, overrides, seen-domain validation (%), its paired difference to the best, rows, psi's smallest
+    transfer share; best first."""
     pct = lambda s: f"{100*s['val_acc']:.1f}" + ('' if s['se'] is None else f" ± {100*s['se']:.1f}")
-    lines = ['| setting | overrides | seen-domain val | rows | psi closes (min) |', '|---|---|---:|---:|---:|']
+    vs = lambda v: ('–' if v is None else f"{100*v['mean']:+.1f} ± {100*v['se']:.1f} ({v['favour']}/{v['n']})")
+    lines = ['| setting | overrides | seen-domain val | − best, paired | rows | psi closes (min) |',
+             '|---|---|---:|---:|---:|---:|']
     lines += [f"| {s['name']} | {', '.join(f'{k}={v}' for k, v in s['overrides'].items()) or '(preset)'} | {pct(s)} | "
-              f"{s['n']} | {'–' if s['closed_min'] is None else format(s['closed_min'], '.0%')} |" for s in ranked]
+              f"{vs(s.get('vs_best'))} | {s['n']} | "
+              f"{'–' if s['closed_min'] is None else format(s['closed_min'], '.0%')} |" for s in ranked]
     return '\n'.join(lines)
 
 # %% ../nbs/12_pipeline.ipynb #f275e29b
