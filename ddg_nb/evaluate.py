@@ -304,6 +304,8 @@ def row_settings(row:dict # a result row
     if 'config' in row: walk('', row['config'])
     # e.g. the teacher's key: rows of another teacher are another setting
     if 'inputs' in row: walk('inputs', row['inputs'])
+    # one student per set unless said (rows before `students_per_set` existed); ERM's row is the teacher: any
+    if row.get('method') != 'erm': flat.setdefault('students_per_set', 1)
     return flat
 
 # %% ../nbs/10_evaluate.ipynb #8ed3bbd0

@@ -48,6 +48,7 @@ class ExperimentConfig:
     out:str='runs' # output folder
     device:str|None=None # cpu, cuda, ... (None: the best available)
     jobs:int=1 # test domains run at once, in separate processes sharing the CPU threads (1: one after the other)
+    students_per_set:int=1 # students trained on each distilled set (seeds k, k+1000, ...): the row holds their mean
 
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
@@ -59,6 +60,8 @@ class ExperimentConfig:
         if self.per_domain_relabel not in ('own', 'all'): raise ValueError(
             f"ExperimentConfig.per_domain_relabel must be 'own' or 'all', got {self.per_domain_relabel!r}")
         if self.jobs < 1: raise ValueError(f'ExperimentConfig.jobs must be >= 1, got {self.jobs}')
+        if self.students_per_set < 1: raise ValueError(
+            f'ExperimentConfig.students_per_set must be >= 1, got {self.students_per_set}')
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown: raise ValueError(f'unknown method(s) {unknown}; known: {", ".join(METHODS)}')
         self.dtl = dataclasses.replace(self.dtl, ipc=self.ipc)
@@ -497,20 +500,31 @@ def _relabel_teacher(ctx:StageContext, method:Method)->tuple:
     teachers = _domain_teachers(ctx); K, E = len(ctx.dataset.classes), len(teachers)
     return DomainTeachers(list(teachers.values())), torch.arange(E).repeat_interleave(ctx.config.ipc).repeat(K)
 
+# %% ../nbs/12_pipeline.ipynb #8e0c4820
+def _student(ctx:StageContext, cfg:ExperimentConfig, method:Method, images, transfer, val:dict, test, folder:Path,
+             j:int=0):
+    """Student `j` of a set: seed `ctx.seed + 1000*j` (student 0 is the row's only one when `students_per_set` is 1),
+    its checkpoint in `folder` (`folder/student<j>` for j > 0)."""
+    relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
+    student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed + 1000*j, **method.student)
+    teacher, domains = _relabel_teacher(ctx, method)
+    return train_student(teacher, images, val, test, student_cfg, relabel, transfer,
+                         out_dir=folder if j == 0 else folder/f'student{j}', device=cfg.device,
+                         epoch_images=len(ctx.dataset.classes)*cfg.ipc, domains=domains)
+
 # %% ../nbs/12_pipeline.ipynb #ca64590a
 def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
     t0 = time.time()
     images, transfer, extra = method.make(ctx)
     t_make = time.time() - t0
-    relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
-    student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed, **method.student)
-    teacher, domains = _relabel_teacher(ctx, method)
-    res = train_student(teacher, images, val, test, student_cfg, relabel, transfer, out_dir=folder,
-                        device=cfg.device, epoch_images=len(ctx.dataset.classes)*cfg.ipc, domains=domains)
+    res = [_student(ctx, cfg, method, images, transfer, val, test, folder, j) for j in range(cfg.students_per_set)]
     n_real = sum(len(v) for v in ctx.splits.train.values())
-    row = dict(test_acc=res.test_acc, val_acc=res.val_acc, selected_epoch=res.selected_epoch, n_images=len(images),
-               condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
-               seconds=dict(distill=t_make, student=res.train_seconds))
+    mean = lambda k: statistics.fmean(getattr(r, k) for r in res)
+    row = dict(test_acc=mean('test_acc'), val_acc=mean('val_acc'), selected_epoch=res[0].selected_epoch,
+               n_images=len(images), condensation=condensation(len(images), n_real, tuple(images.shape[1:]), extra),
+               seconds=dict(distill=t_make, student=sum(r.train_seconds for r in res)))
+    if len(res) > 1: row['students'] = [dict(seed=ctx.seed + 1000*j, test_acc=r.test_acc, val_acc=r.val_acc,
+                                             selected_epoch=r.selected_epoch) for j, r in enumerate(res)]
     if transfer is not None: row['transfer_quality'] = ctx.transfer_quality() # psi is this seed's DTL psi
     return row
 
@@ -529,6 +543,7 @@ def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int, trial
     keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **m.relabel}, student={**d['student'], **m.student},
                 ipc=cfg.ipc)
     keep.update({k: _setting(d, k) for k in m.uses})
+    if cfg.students_per_set > 1 and method != 'erm': keep['students_per_set'] = cfg.students_per_set # 1: as before
     return dict(method=method, dataset=None, test_domain=test_domain, trial=trial, seed=seed, config=keep)
 
 # %% ../nbs/12_pipeline.ipynb #7dd84d18
