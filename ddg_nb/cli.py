@@ -123,8 +123,9 @@ def squeeze(dataset:str='StyleShapes', # registered dataset name or DomainBed-la
             out:str='runs', # output folder
             device:str=None # cpu, cuda, ... (default: the best available)
            ):
-    """Train an ERM teacher for each held-out domain and print their accuracy table; they go where `ddg run` looks for
-    its trial-0 teachers (`<domain>/trial0/teacher/<model>-<hash>`), so a run of the same teacher settings reuses them."""
+    """Train an ERM teacher for each held-out domain and print their accuracy table; they go where `ddg run` looks
+    for its trial-0 teachers (`<domain>/trial0/teacher/<model>-<hash>`): a run of the same teacher settings reuses
+    them."""
     from ddg_nb.models import teacher_config, train_teacher
     from ddg_nb.pipeline import teacher_folder
     ds = load_dataset(dataset, data_root)

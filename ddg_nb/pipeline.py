@@ -5,6 +5,7 @@
 # %% ../nbs/12_pipeline.ipynb #28e00e04
 from __future__ import annotations
 import copy, json, os, time, logging, warnings, dataclasses, contextlib, math, statistics
+from fastcore.basics import patch_to
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch
@@ -84,7 +85,8 @@ METHODS = {}
 DTL_USES = ('dtl', 'dtl_init', 'dsm_p') # what a method built on `ctx.dtl()` depends on
 
 # %% ../nbs/12_pipeline.ipynb #819a2341
-DTL_FILES = ('dtl.safetensors', 'transfer_quality.json', 'images.png', 'transferred.png') # what a DTL run's folder holds
+# what a DTL run's folder holds
+DTL_FILES = ('dtl.safetensors', 'transfer_quality.json', 'images.png', 'transferred.png')
 
 # %% ../nbs/12_pipeline.ipynb #c66e59bc
 def config_is(cfg)->callable:
@@ -157,7 +159,8 @@ class StageContext:
         "A DTL run of this seed (made once, then loaded): `train_dtl` from the real images or noise."
         key = (folder, domain, tuple(sorted(overrides.items())))
         if key not in self._dtl:
-            cfg, out = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides), self.dtl_folder(folder, domain, **overrides)
+            cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
+            out = self.dtl_folder(folder, domain, **overrides)
             init = self.real_images(domain) if self.config.dtl_init == 'real' else 'noise'
             t0 = time.time()
             self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes),
@@ -168,29 +171,35 @@ class StageContext:
             self.log.info(f'{self.where}: {folder} ready '
                           f'({time.time() - t0:.0f} s)')
         return self._dtl[key]
-    def dtl_folder(self, folder:str='dtl', domain:str|None=None, **overrides)->Path:
-        """The keyed folder of the DTL run `dtl(folder=folder, domain=domain, **overrides)`, one per DTL and teacher
-        setting (new data is recomputed in place: folders are named by settings, identities check the rest); a run of
-        the same settings in 0.2.0's unkeyed `folder` is moved into it."""
-        cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
-        new = keyed_folder(self.folder/folder, dict(config=asdict(cfg), init=self.config.dtl_init, domain=domain,
-                                                    teacher=asdict(self.config.teacher)))
-        adopt(self.folder/folder, new, DTL_FILES, config_is(cfg)); return new
-    def transfer_quality(self)->dict|None:
-        """`transfer_quality` of this seed's DTL psi (a JSON stage beside its artifact, made once; logged); None when
-        a seen domain has fewer than `ipc` training images of a class for the real floor."""
-        r = self.dtl()
-        stage = Stage('transfer_quality', self.dtl_folder(), dict(seen_domains=list(self.styles)),
-                      inputs=dict(dtl=tensor_fingerprint(r.images, r.transfer)), format='json')
-        _, rec, _ = stage.read()
-        if rec is None:
-            try: real = {d: self.real_images(d) for d in self.styles}
-            except ValueError as e: self.log.info(f'transfer quality not measured: {e}'); return None
-            rec = dict(domains=transfer_quality(self.teacher.model, r.transfer, r.images, self.styles, real,
-                                                r.mean, r.std))
-            stage.save({}, rec)
-            self.log.info(f'{self.where}: {quality_line(rec["domains"])}')
-        return rec['domains']
+
+# %% ../nbs/12_pipeline.ipynb #2f7afabe
+@patch_to(StageContext)
+def dtl_folder(self, folder:str='dtl', domain:str|None=None, **overrides)->Path:
+    """The keyed folder of the DTL run `dtl(folder=folder, domain=domain, **overrides)`, one per DTL and teacher
+    setting (new data is recomputed in place: folders are named by settings, identities check the rest); a run of
+    the same settings in 0.2.0's unkeyed `folder` is moved into it."""
+    cfg = dataclasses.replace(self.config.dtl, seed=self.seed, **overrides)
+    new = keyed_folder(self.folder/folder, dict(config=asdict(cfg), init=self.config.dtl_init, domain=domain,
+                                                teacher=asdict(self.config.teacher)))
+    adopt(self.folder/folder, new, DTL_FILES, config_is(cfg)); return new
+
+# %% ../nbs/12_pipeline.ipynb #b2ab6a9d
+@patch_to(StageContext)
+def transfer_quality(self)->dict|None:
+    """`transfer_quality` of this seed's DTL psi (a JSON stage beside its artifact, made once; logged); None when
+    a seen domain has fewer than `ipc` training images of a class for the real floor."""
+    r = self.dtl()
+    stage = Stage('transfer_quality', self.dtl_folder(), dict(seen_domains=list(self.styles)),
+                  inputs=dict(dtl=tensor_fingerprint(r.images, r.transfer)), format='json')
+    _, rec, _ = stage.read()
+    if rec is None:
+        try: real = {d: self.real_images(d) for d in self.styles}
+        except ValueError as e: self.log.info(f'transfer quality not measured: {e}'); return None
+        rec = dict(domains=transfer_quality(self.teacher.model, r.transfer, r.images, self.styles, real,
+                                            r.mean, r.std))
+        stage.save({}, rec)
+        self.log.info(f'{self.where}: {quality_line(rec["domains"])}')
+    return rec['domains']
 
 # %% ../nbs/12_pipeline.ipynb #19b8ae72
 def _n_params(m)->int: return sum(p.numel() for p in m.parameters())
@@ -741,7 +750,8 @@ def _val_pairs(rows:list, best:list)->dict|None:
     b = {key(r): r['val_acc'] for r in best}
     d = [r['val_acc'] - b[key(r)] for r in rows if key(r) in b]
     if len(d) < 2: return None
-    return dict(mean=statistics.fmean(d), se=statistics.stdev(d)/math.sqrt(len(d)), favour=sum(x > 0 for x in d), n=len(d))
+    return dict(mean=statistics.fmean(d), se=statistics.stdev(d)/math.sqrt(len(d)), favour=sum(x > 0 for x in d),
+                n=len(d))
 
 # %% ../nbs/12_pipeline.ipynb #c701199b
 def rank_settings(runs:dict # {name: (overrides, result rows)}, e.g. rows read back from `ddg select`'s folder
