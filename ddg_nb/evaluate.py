@@ -112,7 +112,8 @@ class KDStudent:
     def __init__(self, teacher:nn.Module, # the teacher, on `device`, in eval mode
                  n_classes:int, n_images:int, # K, and the images an epoch draws (for the schedule)
                  cfg:StudentConfig, rcfg:RelabelConfig, transfer:nn.Module|None, device):
-        self.cfg, m = cfg, create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
+        m = create_model(cfg.model, n_classes, pretrained=cfg.pretrained, image_size=cfg.image_size, require_bn=False)
+        self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         s_norm = model_mean_std(self.model)
         self.convert = _converter(model_mean_std(teacher), s_norm, cfg.image_size)

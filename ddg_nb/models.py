@@ -19,9 +19,9 @@ from fastcore.basics import patch_to
 _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers', 'set_bn_eval',
-           'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher', 'teacher_stage',
-           'train_teacher']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TABLE3_STUDENTS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
+           'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher',
+           'teacher_stage', 'train_teacher']
 
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -59,13 +59,28 @@ def _efficientnet_lite0_state_dict(model:nn.Module)->dict:
 # %% ../nbs/03_models.ipynb #f3558911
 _TIMM_NAMES = {'efficientnet_lite0': 'tf_efficientnet_lite0'}
 
+# %% ../nbs/03_models.ipynb #a102938c
+def _fixed_size(timm_name:str)->bool:
+    "Is the timm model built for one input size (its patch grid, ViT/DeiT/Swin), to be told `img_size`?"
+    from timm.models import get_pretrained_cfg
+    cfg = get_pretrained_cfg(timm_name)
+    return bool(cfg is not None and cfg.fixed_input_size)
+
+# %% ../nbs/03_models.ipynb #41b051df
+# one student of each family of the paper's Table 3 (VGG, ResNet, MobileNet, EfficientNet, ConvNeXt, DeiT, Swin)
+TABLE3_STUDENTS = ('vgg11_bn', 'resnet18', 'mobilenetv2_100', 'efficientnet_b0', 'convnext_tiny',
+                   'deit_tiny_patch16_224', 'swin_tiny_patch4_window7_224')
+
 # %% ../nbs/03_models.ipynb #9d007366
 def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model name (e.g. 'resnet18')
                  n_classes:int, # number of classes of the classifier head
                  pretrained:bool=False, # ImageNet weights (offline for efficientnet_lite0; timm's hub otherwise)
+                 image_size:int|None=None, # input size, for models built for one (ViT, DeiT, Swin: `img_size`)
+                 require_bn:bool=True, # refuse a model without BatchNorm (a teacher: styles live at BN inputs)
                  **kwargs # passed to the model constructor
                 )->nn.Module:
-    "Create a classifier with BatchNorm layers; `pretrained` loads ImageNet weights and replaces the head."
+    """Create a classifier (with BatchNorm layers unless `require_bn=False`, as for students); `pretrained` loads
+    ImageNet weights and replaces the head."""
     if n_classes < 1: raise ValueError(f'n_classes must be >= 1, got {n_classes}')
     if name == 'small_cnn':
         if pretrained: raise ValueError(
@@ -77,6 +92,7 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
         raise ValueError(
             f"unknown model {name!r}: use 'small_cnn', 'efficientnet_lite0' or a timm name such as 'resnet18' "
                          f"(timm.list_models() lists {len(timm.list_models())})")
+    if image_size is not None and _fixed_size(timm_name): kwargs.setdefault('img_size', image_size)
     if name == 'efficientnet_lite0' and pretrained:
         model = timm.create_model(timm_name, pretrained=False, **kwargs)
         model.load_state_dict(_efficientnet_lite0_state_dict(model))
@@ -89,8 +105,9 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
                 f"could not get timm's ImageNet weights for {name!r} ({type(e).__name__}); this machine looks offline. "
                                "Use pretrained=False, or 'efficientnet_lite0', whose weights ship in a PyPI "
                                "package.") from e
-    if not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-        raise ValueError(f'{name} has no BatchNorm layer; ddg_nb reads style statistics at BN inputs')
+    if require_bn and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        raise ValueError(f'{name} has no BatchNorm layer; ddg_nb reads style statistics at BN inputs (a teacher '
+                         'needs them; a student does not: require_bn=False)')
     return model
 
 # %% ../nbs/03_models.ipynb #0d62baa9
@@ -225,7 +242,7 @@ def _teacher_from(file:Path, t:dict, rec:dict, device=None, channels_last:bool|N
     "A `Teacher` from a checked unit's weights and record; a ValueError naming `file` if they do not fit the model."
     cfg = TeacherConfig(**rec['config'])
     if channels_last is not None: cfg = dataclasses.replace(cfg, channels_last=channels_last)
-    model = create_model(cfg.model, len(rec['classes']), pretrained=False)
+    model = create_model(cfg.model, len(rec['classes']), pretrained=False, image_size=cfg.image_size, require_bn=False)
     try: model.load_state_dict(t)
     except RuntimeError as e: raise ValueError(
         f'{file}: the weights do not fit {cfg.model} ({e}); delete it to train again') from e
@@ -247,9 +264,11 @@ def load_teacher(path:str|Path, # folder written by `train_teacher`
 # %% ../nbs/03_models.ipynb #c41f591e
 class ERMTeacher:
     "ERM on the seen domains: model, Adam, and DomainBed's augmentation batched on the device; `update` is one step."
-    def __init__(self, n_classes:int, cfg:TeacherConfig, device):
+    def __init__(self, n_classes:int, cfg:TeacherConfig, device, require_bn:bool=True):
         from ddg_nb.data import BatchAugment, batch_test_transform
-        self.cfg, m = cfg, create_model(cfg.model, n_classes, pretrained=cfg.pretrained).to(device)
+        m = create_model(cfg.model, n_classes, pretrained=cfg.pretrained, image_size=cfg.image_size,
+                         require_bn=require_bn)
+        self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
         mean, std = model_mean_std(self.model)
@@ -344,7 +363,8 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
                   out_dir:str|Path|None=None, # where the teacher and its checkpoints go (None: not saved)
                   device=None, # default: `get_device()`
                   progress:bool=True, # show a progress bar
-                  on_step=None # called as `on_step(step)` after each optimizer step (e.g. to stop early)
+                  on_step=None, # called as `on_step(step)` after each optimizer step (e.g. to stop early)
+                  require_bn:bool=True # False: any model (an ERM reference row of a student without BN)
                  )->Teacher:
     "Train an ERM teacher on every domain but `test_domain` (DomainBed protocol); resumable and skipped when done."
     cfg = config or teacher_config('cpu'); device = get_device(device)
@@ -352,7 +372,7 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     stage = teacher_stage(out_dir, want) if out_dir is not None else None
     if (done := _teacher_done(stage, cfg, device)) is not None: return done
     g = seed_everything(cfg.seed)
-    algo = ERMTeacher(len(dataset.classes), cfg, device)
+    algo = ERMTeacher(len(dataset.classes), cfg, device, require_bn)
     train, val, test = _seen_data(dataset, splits, splits.test_domain, cfg.image_size)
     g_aug = g if device.type == 'cpu' else torch.Generator(device).manual_seed(cfg.seed + 1)
     ck = stage.checkpoint if stage is not None else None # one atomic file, of this run
