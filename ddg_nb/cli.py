@@ -173,6 +173,8 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
         out:str='runs', # output folder
         device:str=None, # cpu, cuda, ... (default: the best available)
         jobs:int=None, # test domains run at once in separate processes (default: the preset's; demo: 2)
+        students:str=None, # comma-separated student architectures (timm names), one run each on the same teachers
+                           # and distilled sets, and a methods x students table (the paper's Table 3)
         figures:bool_arg=True, # write figures next to the results
         dry_run:store_true=False # print the configuration and the grid of rows, run nothing
        ):
@@ -183,7 +185,7 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
     if ablations:
         extra = [ablation_method(a) for a in (ABLATIONS if ablations == 'all' else _split(ablations))]
         methods = ','.join(dict.fromkeys((_split(methods) or ['erm', 'random', 'dtl+dsm']) + extra))
-    from ddg_nb.evaluate import results_table
+    from ddg_nb.evaluate import results_table, students_table
     over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, ipc=ipc, out=out, device=device, jobs=jobs,
                                   test_domains=_split(test_domains), methods=_split(methods),
                                   # typed (and checked) by experiment_config
@@ -199,8 +201,10 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
         return cfg
     t0 = time.time()
     ds = load_dataset(cfg.dataset, cfg.data_root)
-    rows = run_experiment(cfg, ds)
-    table = results_table(rows)
+    archs = _split(students) or [cfg.student.model]
+    rows = [r for a in archs for r in run_experiment(dataclasses.replace(cfg, student=dataclasses.replace(cfg.student,
+                                                                                                    model=a)), ds)]
+    table = students_table(rows) if len(archs) > 1 else results_table(rows)
     print(f'\n{ds.name}, preset {preset!r}, IPC {cfg.ipc}, unseen-domain accuracy (%), {time.time() - t0:.0f} '
           f's:\n\n{table}')
     if figures:

@@ -24,7 +24,7 @@ _logger = logging.getLogger(__name__) # records resumes; `run_experiment` sends 
 # %% auto #0
 __all__ = ['ROW_KEY', 'TRIAL_SETTINGS', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
            'KDStudent', 'train_student', 'condensation', 'row_settings', 'setting_groups', 'results_tables',
-           'results_table', 'paired_differences', 'compare_table']
+           'results_table', 'students_table', 'paired_differences', 'compare_table']
 
 # %% ../nbs/10_evaluate.ipynb #89daef01
 @dataclass
@@ -400,6 +400,11 @@ def _unit_means(by:dict, per_trial:bool)->dict:
     for (d, t, _), v in by.items(): groups.setdefault((d, t), []).append(v)
     return {(d, t, None): statistics.fmean(v) for (d, t), v in groups.items()}
 
+# %% ../nbs/10_evaluate.ipynb #737c3721
+def _domain_averages(unit:dict, domains:list, units:list)->list:
+    "Per unit (a trial, or a seed), the average over `domains` of `unit[domain, unit]`, where every domain has one."
+    return [statistics.fmean(unit[d, u] for d in domains) for u in units if all((d, u) in unit for d in domains)]
+
 # %% ../nbs/10_evaluate.ipynb #2a8257ac
 def results_table(rows:list, # result rows (dicts with method, test_domain, seed, test_acc)
                   fmt:str='markdown', # 'markdown', 'csv' or 'latex'
@@ -423,7 +428,7 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
         unit = {(d, t if len(trials) > 1 else s): v for (d, t, s), v in _unit_means(by, len(trials) > 1).items()}
         units = sorted({u for _, u in unit})
         cells = [_cell([unit[d, u] for u in units if (d, u) in unit], se=len(trials) > 1) for d in domains]
-        avgs = [statistics.fmean(unit[d, u] for d in domains) for u in units if all((d, u) in unit for d in domains)]
+        avgs = _domain_averages(unit, domains, units)
         count = ([str(len(trials))] if several else []) + [str(len(seeds))]
         body.append([m] + cells + [_cell(avgs, se=len(trials) > 1)] + (count if n_seeds else []))
     head = ['method'] + domains + ['avg'] + ((['trials'] if several else []) + ['seeds'] if n_seeds else [])
@@ -434,6 +439,24 @@ def results_table(rows:list, # result rows (dicts with method, test_domain, seed
         return '\n'.join(lines + [r'\bottomrule', r'\end{tabular}'])
     return '\n'.join(['| ' + ' | '.join(head) + ' |', '|' + '---|' + '---:|'*(len(head) - 1)]
                      + ['| ' + ' | '.join(r) + ' |' for r in body])
+
+# %% ../nbs/10_evaluate.ipynb #d482cd30
+def students_table(rows:list, # result rows of several student architectures (e.g. `ddg run --students ...`)
+                   metric:str='test_acc', # which accuracy
+                   methods:list|None=None # row order (default: first appearance)
+                  )->str:
+    """Markdown: methods × student architectures (the paper's Table 3), each cell the average over the held-out domains
+    in %: mean ± standard error over trials (each trial's seeds averaged), or ± std over seeds with one trial."""
+    archs = list(dict.fromkeys(r['student'] for r in rows))
+    methods = methods or list(dict.fromkeys(r['method'] for r in rows))
+    domains = list(dict.fromkeys(r['test_domain'] for r in rows))
+    def cell(m, a):
+        by = _replicates([r for r in rows if r['student'] == a], m, metric)
+        several = len({t for _, t, _ in by}) > 1
+        unit = {(d, t if several else s): v for (d, t, s), v in _unit_means(by, several).items()}
+        return _cell(_domain_averages(unit, domains, sorted({u for _, u in unit})), se=several)
+    return '\n'.join(['| method | ' + ' | '.join(archs) + ' |', '|---|' + '---:|'*len(archs)]
+                     + [f"| {m} | " + ' | '.join(cell(m, a) for a in archs) + ' |' for m in methods])
 
 # %% ../nbs/10_evaluate.ipynb #46bb0281
 def _summary(diffs:list)->dict:

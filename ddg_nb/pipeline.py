@@ -493,8 +493,10 @@ def _erm_row(ctx:StageContext, cfg:ExperimentConfig)->dict:
     else:
         erm = dataclasses.replace(t, model=s.model, pretrained=s.pretrained, image_size=s.image_size, seed=ctx.seed)
         # any IPC
-        teacher = train_teacher(ctx.dataset, ctx.splits.test_domain, erm, out_dir=ctx.folder.parent/'erm',
-                                device=cfg.device, require_bn=False) # the student's architecture: BN or not
+        out = keyed_folder(ctx.folder.parent/'erm', asdict(erm), erm.model) # one per student architecture
+        adopt(ctx.folder.parent/'erm', out, ('teacher.safetensors',), config_is(erm))
+        teacher = train_teacher(ctx.dataset, ctx.splits.test_domain, erm, out_dir=out, device=cfg.device,
+                                require_bn=False) # the student's architecture: BN or not
     sel = select_evaluation(teacher.history)
     n = sum(len(v) for v in ctx.splits.train.values())
     return dict(test_acc=sel['test_acc'], val_acc=sel['val_acc'], selected_step=sel['step'],
