@@ -23,9 +23,10 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
 
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'config_is',
-           'teacher_folder', 'register_method', 'get_method', 'StageContext', 'ablation_method', 'experiment_config',
-           'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage', 'parse_grid', 'rank_settings',
-           'select_settings', 'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
+           'teacher_folder', 'method_student', 'register_method', 'get_method', 'StageContext', 'ablation_method',
+           'experiment_config', 'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage',
+           'parse_grid', 'rank_settings', 'select_settings', 'selection_table', 'read_results', 'plot_results',
+           'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -50,6 +51,7 @@ class ExperimentConfig:
     device:str|None=None # cpu, cuda, ... (None: the best available)
     jobs:int=1 # test domains run at once, in separate processes sharing the CPU threads (1: one after the other)
     students_per_set:int=1 # students trained on each distilled set (seeds k, k+1000, ...): the row holds their mean
+    per_domain_bn:str='train' # the student's BN for per-domain sets: 'train' (the paper) or 'frozen' (as other rows)
 
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
@@ -61,6 +63,8 @@ class ExperimentConfig:
         if self.per_domain_relabel not in ('own', 'all'): raise ValueError(
             f"ExperimentConfig.per_domain_relabel must be 'own' or 'all', got {self.per_domain_relabel!r}")
         if self.jobs < 1: raise ValueError(f'ExperimentConfig.jobs must be >= 1, got {self.jobs}')
+        if self.per_domain_bn not in ('train', 'frozen'): raise ValueError(
+            f"ExperimentConfig.per_domain_bn must be 'train' or 'frozen', got {self.per_domain_bn!r}")
         if self.students_per_set < 1: raise ValueError(
             f'ExperimentConfig.students_per_set must be >= 1, got {self.students_per_set}')
         unknown = [m for m in self.methods if m not in METHODS]
@@ -109,6 +113,15 @@ def teacher_folder(trial:Path, # `out/<dataset>/<test domain>/trial<t>`
 # %% ../nbs/12_pipeline.ipynb #22f19bb5
 # the paper (§4.1): the student's BN is trained for the DD-per-domain sets, frozen for every other row
 PER_DOMAIN_STUDENT = dict(freeze_bn=False)
+
+# %% ../nbs/12_pipeline.ipynb #c063635d
+def method_student(cfg, # the `ExperimentConfig`
+                   method)->dict: # a registered `Method`
+    """The student settings `method` changes: its own (`Method.student`), the per-domain sets' trained BN frozen when
+    `cfg.per_domain_bn == 'frozen'`."""
+    if method.student.get('freeze_bn') is False and cfg.per_domain_bn == 'frozen': # the per-domain sets' rule
+        return {**method.student, 'freeze_bn': True}
+    return dict(method.student)
 
 # %% ../nbs/12_pipeline.ipynb #61e3fc5d
 def register_method(name:str, description:str='', same_as:str|None=None, uses:tuple=(), student:dict|None=None,
@@ -517,7 +530,7 @@ def _student(ctx:StageContext, cfg:ExperimentConfig, method:Method, images, tran
     """Student `j` of a set: seed `ctx.seed + 1000*j` (student 0 is the row's only one when `students_per_set` is 1),
     its checkpoint in `folder` (`folder/student<j>` for j > 0)."""
     relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
-    student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed + 1000*j, **method.student)
+    student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed + 1000*j, **method_student(cfg, method))
     teacher, domains = _relabel_teacher(ctx, method)
     return train_student(teacher, images, val, test, student_cfg, relabel, transfer,
                          out_dir=folder if j == 0 else folder/f'student{j}', device=cfg.device,
@@ -551,7 +564,8 @@ def _setting(d:dict, key:str):
 def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int, trial:int=0)->dict:
     "A row's identity: what every row depends on, and the settings its method declares (`Method.uses`); nothing else."
     d, m = asdict(cfg), get_method(method)
-    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **m.relabel}, student={**d['student'], **m.student},
+    keep = dict(teacher=d['teacher'], relabel={**d['relabel'], **m.relabel},
+                student={**d['student'], **method_student(cfg, m)},
                 ipc=cfg.ipc)
     keep.update({k: _setting(d, k) for k in m.uses})
     if cfg.students_per_set > 1 and method != 'erm': keep['students_per_set'] = cfg.students_per_set # 1: as before

@@ -27,10 +27,10 @@ _CPU_RELABEL = dict(scale=(0.7, 1.), cutmix_p=0.)
 # %% ../nbs/15_presets.ipynb #4c1fb71b
 PRESETS = {
     'paper': dict(dataset='PACS', baselines=PAPER_BASELINES),
-    'cpu': dict(dataset='StyleShapes',
+    'cpu': dict(dataset='StyleShapes', per_domain_bn='frozen',
                 teacher=dict(**_LITE0, image_size=32, steps=200, lr=1e-3, eval_every=50, checkpoint_every=100),
                 student=_CPU_STUDENT, dtl=_CPU_DTL, relabel=_CPU_RELABEL, baselines=CPU_BASELINES),
-    'demo': dict(dataset='StyleShapes', jobs=2,
+    'demo': dict(dataset='StyleShapes', jobs=2, per_domain_bn='frozen',
                  teacher=dict(**_LITE0, image_size=32, steps=100, lr=1e-3, eval_every=50, checkpoint_every=100),
                  student={**_CPU_STUDENT, 'epochs': 30}, dtl={**_CPU_DTL, 'iterations': 30, 'steps_per_visit': 15},
                  relabel=_CPU_RELABEL),
@@ -42,7 +42,7 @@ PRESETS = {
                         dtl=dict(iterations=300, steps_per_visit=100, lr_images=0.01, log_every=25,
                                  transfer_width=16, transfer_residual=2),
                         relabel=_CPU_RELABEL),
-    'cpu-pacs': dict(dataset='PACS',
+    'cpu-pacs': dict(dataset='PACS', per_domain_bn='frozen',
                      teacher=dict(**_LITE0, image_size=64, steps=400, lr=3e-4, eval_every=100, checkpoint_every=100),
                      student={**_CPU_STUDENT, 'image_size': 64, 'epochs': 60, 'eval_every': 20},
                      dtl=_CPU_DTL, relabel=_CPU_RELABEL, baselines=CPU_BASELINES),
