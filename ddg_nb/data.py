@@ -95,14 +95,21 @@ _PACS_COUNTS = {d: dict(zip(_PACS_CLASSES, n)) for d, n in {
     'photo':        (189, 202, 182, 186, 199, 280, 432),
     'sketch':       (772, 740, 753, 608, 816, 80, 160)}.items()}
 
+# %% ../nbs/01_data.ipynb #058c680d
+_OFFICEHOME_CLASSES = tuple('''Alarm_Clock Backpack Batteries Bed Bike Bottle Bucket Calculator Calendar Candles Chair
+Clipboards Computer Couch Curtains Desk_Lamp Drill Eraser Exit_Sign Fan File_Cabinet Flipflops Flowers Folder Fork
+Glasses Hammer Helmet Kettle Keyboard Knives Lamp_Shade Laptop Marker Monitor Mop Mouse Mug Notebook Oven Pan
+Paper_Clip Pen Pencil Postit_Notes Printer Push_Pin Radio Refrigerator Ruler Scissors Screwdriver Shelf Sink Sneakers
+Soda Speaker Spoon TV Table Telephone ToothBrush Toys Trash_Can Webcam'''.split())
+
 # %% ../nbs/01_data.ipynb #45fe745e
 # sha256=None throughout: no checksums are published for these archives (Google Drive copies DomainBed uses).
 register_dataset(DatasetInfo('PACS', ('art_painting', 'cartoon', 'photo', 'sketch'), 7, _PACS_CLASSES,
     url=_gdrive('1JFr8f805nMUelQWWmfnJR3y4_SYoN5Pd'), archive_folder='kfold', counts=_PACS_COUNTS))
 register_dataset(DatasetInfo('VLCS', ('Caltech101', 'LabelMe', 'SUN09', 'VOC2007'), 5,
     ('bird', 'car', 'chair', 'dog', 'person'), url=_gdrive('1skwblH1_okBwxWxmRsp9_qi15hyPpxg8'), archive_folder='VLCS'))
-register_dataset(DatasetInfo('OfficeHome', ('Art', 'Clipart', 'Product', 'Real World'), 65, folder='office_home',
-    url=_gdrive('1uY0pj7oFsjMxRwaD3Sxy0jgel0fsYXLC'), archive_folder='OfficeHomeDataset_10072016'))
+register_dataset(DatasetInfo('OfficeHome', ('Art', 'Clipart', 'Product', 'Real World'), 65, _OFFICEHOME_CLASSES,
+    folder='office_home', url=_gdrive('1uY0pj7oFsjMxRwaD3Sxy0jgel0fsYXLC'), archive_folder='OfficeHomeDataset_10072016'))
 register_dataset(DatasetInfo('StyleShapes', ('art_painting', 'cartoon', 'photo', 'sketch'), 7,
     how_to_get='Generate it with `ddg_nb.styleshapes.make_styleshapes(root)` (or `ddg styleshapes`).'))
 
@@ -134,6 +141,53 @@ _LILA = 'https://lilablobssc.blob.core.windows.net/caltechcameratraps'
 register_dataset(DatasetInfo('TerraIncognita', ('location_100', 'location_38', 'location_43', 'location_46'), 10,
     _TI_CLASSES, folder='terra_incognita', url=f'{_LILA}/eccv_18_all_images_sm.tar.gz',
     extra_urls=((f'{_LILA}/labels/caltech_camera_traps.json.zip', None),), postprocess=_terra_incognita_layout))
+
+# %% ../nbs/01_data.ipynb #78c6ee06
+_DOMAINNET_CLASSES = tuple('''The_Eiffel_Tower The_Great_Wall_of_China The_Mona_Lisa aircraft_carrier airplane alarm_clock
+ambulance angel animal_migration ant anvil apple arm asparagus axe backpack banana bandage barn baseball baseball_bat
+basket basketball bat bathtub beach bear beard bed bee belt bench bicycle binoculars bird birthday_cake blackberry
+blueberry book boomerang bottlecap bowtie bracelet brain bread bridge broccoli broom bucket bulldozer bus bush butterfly
+cactus cake calculator calendar camel camera camouflage campfire candle cannon canoe car carrot castle cat ceiling_fan
+cell_phone cello chair chandelier church circle clarinet clock cloud coffee_cup compass computer cookie cooler couch cow
+crab crayon crocodile crown cruise_ship cup diamond dishwasher diving_board dog dolphin donut door dragon dresser drill
+drums duck dumbbell ear elbow elephant envelope eraser eye eyeglasses face fan feather fence finger fire_hydrant
+fireplace firetruck fish flamingo flashlight flip_flops floor_lamp flower flying_saucer foot fork frog frying_pan garden
+garden_hose giraffe goatee golf_club grapes grass guitar hamburger hammer hand harp hat headphones hedgehog helicopter
+helmet hexagon hockey_puck hockey_stick horse hospital hot_air_balloon hot_dog hot_tub hourglass house house_plant
+hurricane ice_cream jacket jail kangaroo key keyboard knee knife ladder lantern laptop leaf leg light_bulb lighter
+lighthouse lightning line lion lipstick lobster lollipop mailbox map marker matches megaphone mermaid microphone
+microwave monkey moon mosquito motorbike mountain mouse moustache mouth mug mushroom nail necklace nose ocean octagon
+octopus onion oven owl paint_can paintbrush palm_tree panda pants paper_clip parachute parrot passport peanut pear peas
+pencil penguin piano pickup_truck picture_frame pig pillow pineapple pizza pliers police_car pond pool popsicle postcard
+potato power_outlet purse rabbit raccoon radio rain rainbow rake remote_control rhinoceros rifle river roller_coaster
+rollerskates sailboat sandwich saw saxophone school_bus scissors scorpion screwdriver sea_turtle see_saw shark sheep shoe
+shorts shovel sink skateboard skull skyscraper sleeping_bag smiley_face snail snake snorkel snowflake snowman
+soccer_ball sock speedboat spider spoon spreadsheet square squiggle squirrel stairs star steak stereo stethoscope
+stitches stop_sign stove strawberry streetlight string_bean submarine suitcase sun swan sweater swing_set sword syringe
+t-shirt table teapot teddy-bear telephone television tennis_racquet tent tiger toaster toe toilet tooth toothbrush
+toothpaste tornado tractor traffic_light train tree triangle trombone truck trumpet umbrella underwear van vase violin
+washing_machine watermelon waterslide whale wheel windmill wine_bottle wine_glass wristwatch yoga zebra zigzag'''.split())
+
+# %% ../nbs/01_data.ipynb #9f49909f
+def _domain_net_layout(extracted:list, # the six domains' extracted zips, then the folder of DomainBed's duplicates list
+                       out:Path): # new folder to fill with `<domain>/<class>/<image>`
+    "DomainBed's `download_domain_net`: the six domain folders side by side, without the duplicate images it lists."
+    for folder in extracted[:-1]:
+        for d in sorted(p for p in Path(folder).iterdir() if p.is_dir()): shutil.move(d, Path(out)/d.name)
+    dup = next(Path(extracted[-1]).glob('*.txt')).read_text().split()
+    for f in dup: (Path(out)/f).unlink(missing_ok=True)
+
+# %% ../nbs/01_data.ipynb #210586cc
+# DomainBed downloads the zips from the VisDA-2019 server and removes the images its list names as duplicates
+# (facebookresearch/DomainBed, domainbed/misc/domain_net_duplicates.txt); no checksums are published for the zips
+_VISDA = 'http://csr.bu.edu/ftp/visda/2019/multi-source'
+_DN_DUPLICATES = ('https://raw.githubusercontent.com/facebookresearch/DomainBed/main/domainbed/misc/'
+                  'domain_net_duplicates.txt', 'a52b4ab70203f4f3df381077694dba3e33ff44c26407e1c5faca76919c702770')
+register_dataset(DatasetInfo('DomainNet', ('clipart', 'infograph', 'painting', 'quickdraw', 'real', 'sketch'), 345,
+    _DOMAINNET_CLASSES, folder='domain_net', url=f'{_VISDA}/groundtruth/clipart.zip',
+    extra_urls=tuple((f'{_VISDA}/{p}.zip', None) for p in ('infograph', 'groundtruth/painting', 'quickdraw', 'real',
+                                                           'sketch')) + (_DN_DUPLICATES,),
+    postprocess=_domain_net_layout))
 
 # %% ../nbs/01_data.ipynb #a1314853
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp')
@@ -777,14 +831,21 @@ def safe_extract(archive:str|Path, # a zip or tar(.gz/.bz2/.xz) file
         shutil.rmtree(tmp, ignore_errors=True); raise
     return dest
 
+# %% ../nbs/01_data.ipynb #f00fd73c
+def _url_name(url:str)->str:
+    "The file name a URL ends with (`list.txt` of `https://host/a/list.txt?x=1`)."
+    import urllib.parse
+    return Path(urllib.parse.urlparse(url).path).name or 'download'
+
 # %% ../nbs/01_data.ipynb #e037a034
-def download_and_extract(url:str, # http(s):// or file:// URL of a zip or tar(.gz) archive
+def download_and_extract(url:str, # http(s):// or file:// URL of a zip or tar(.gz) archive (or of a file: `extract`)
                          dest:str|Path, # folder to extract into (created; must not exist unless complete)
                          sha256:str|None=None, # the archive's expected SHA-256; None: not checked (recorded)
                          retries:int=2, # resumes after a dropped connection, within this call
                          keep_archive:bool=False, # keep the downloaded archive beside `dest`
                          progress:bool=True, # show a tqdm progress bar
-                         timeout:float=60. # seconds without data before a retry
+                         timeout:float=60., # seconds without data before a retry
+                         extract:bool=True # False: keep the file as it is in `dest` (a list, a JSON)
                         )->Path:
     "Download an archive (resumable, checksummed) and extract it safely into `dest`, which appears only when complete."
     dest = Path(dest)
@@ -800,7 +861,8 @@ def download_and_extract(url:str, # http(s):// or file:// URL of a zip or tar(.g
     tmp = dest.parent/f'.{dest.name}.tmp'
     shutil.rmtree(tmp, ignore_errors=True)
     try:
-        safe_extract(arc, tmp)
+        if extract: safe_extract(arc, tmp)
+        else: tmp.mkdir(); shutil.copyfile(arc, tmp/_url_name(url))
         save_json({'url': url, 'sha256': digest}, tmp/_DONE)
         os.replace(tmp, dest)
     except ValueError:
@@ -834,7 +896,8 @@ def download_dataset(name:str, # a registry name with a URL, e.g. 'PACS'
     if out.is_dir(): _scan(out, info.name, info); return out
     staging = root/f'.{info.folder}.download'
     downloads = [(url, sha256) if url else (info.url, info.sha256), *info.extra_urls]
-    extracted = [download_and_extract(u, staging/f'archive{i}', h, progress=progress)
+    extracted = [download_and_extract(u, staging/f'archive{i}', h, progress=progress,
+                                      extract=not _url_name(u).endswith(('.txt', '.json', '.csv')))
                  for i, (u, h) in enumerate(downloads)]
     tmp = staging/'layout'
     shutil.rmtree(tmp, ignore_errors=True)
