@@ -228,7 +228,7 @@ def demo(test_domains:str=None, # comma-separated held-out domains (default: all
 @command
 @call_parse
 def bench(preset:str='cpu', # experiment preset: cpu (StyleShapes), cpu-pacs (real PACS, 64 px) or paper (GPU)
-          dataset:str=None, # override the preset's dataset (PACS, VLCS, OfficeHome, TerraIncognita, a folder name)
+          dataset:str=None, # override the preset's dataset (a registered name or a folder name)
           data_root:str=None, # folder holding the dataset folder
           test_domains:str=None, # comma-separated held-out domains (default: every domain)
           seeds:str='0', # comma-separated seeds
