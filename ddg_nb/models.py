@@ -19,9 +19,9 @@ from fastcore.basics import patch_to
 _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TABLE3_STUDENTS', 'SmallCNN', 'create_model', 'model_mean_std', 'bn_layers',
-           'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher', 'ERMTeacher',
-           'teacher_stage', 'train_teacher']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TABLE3_STUDENTS', 'SmallCNN', 'local_weights', 'create_model', 'model_mean_std',
+           'bn_layers', 'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher',
+           'ERMTeacher', 'teacher_stage', 'train_teacher']
 
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -57,7 +57,10 @@ def _efficientnet_lite0_state_dict(model:nn.Module)->dict:
     return dict(zip(dst.keys(), src.values()))
 
 # %% ../nbs/03_models.ipynb #f3558911
-_TIMM_NAMES = {'efficientnet_lite0': 'tf_efficientnet_lite0'}
+# the weights each name loads: EfficientNet-Lite0 as TF trained it ("same" padding); ResNets as torchvision's
+# ImageNet weights, which DomainBed, SRe2L and RDED start from (timm's default for them is its own a1 recipe)
+_TIMM_NAMES = {'efficientnet_lite0': 'tf_efficientnet_lite0', 'resnet18': 'resnet18.tv_in1k',
+               'resnet50': 'resnet50.tv_in1k'}
 
 # %% ../nbs/03_models.ipynb #a102938c
 def _fixed_size(timm_name:str)->bool:
@@ -66,10 +69,34 @@ def _fixed_size(timm_name:str)->bool:
     cfg = get_pretrained_cfg(timm_name)
     return bool(cfg is not None and cfg.fixed_input_size)
 
+# %% ../nbs/03_models.ipynb #49a9ce34
+def local_weights(timm_name:str # a timm name, with or without its tag ('resnet18.tv_in1k')
+                 )->Path|None:
+    """ImageNet weights on disk for machines without internet: `$DDG_NB_WEIGHTS/<name>.safetensors` (or `.pth`,
+    `.bin`; timm's state dict, the tagged name first), or None."""
+    import os
+    folder = os.environ.get('DDG_NB_WEIGHTS')
+    if not folder: return None
+    names = dict.fromkeys([timm_name, timm_name.split('.')[0]])
+    files = [Path(folder)/f'{n}{ext}' for n in names for ext in ('.safetensors', '.pth', '.bin')]
+    return next((f for f in files if f.is_file()), None)
+
 # %% ../nbs/03_models.ipynb #41b051df
 # one student of each family of the paper's Table 3 (VGG, ResNet, MobileNet, EfficientNet, ConvNeXt, DeiT, Swin)
 TABLE3_STUDENTS = ('vgg11_bn', 'resnet18', 'mobilenetv2_100', 'efficientnet_b0', 'convnext_tiny',
                    'deit_tiny_patch16_224', 'swin_tiny_patch4_window7_224')
+
+# %% ../nbs/03_models.ipynb #35fec9d8
+def _no_weights(name:str, timm_name:str, local, e:Exception)->str:
+    "Why ImageNet weights for `name` could not be had, where they were looked for, and how to provide them."
+    import os
+    env = os.environ.get('DDG_NB_WEIGHTS') or 'unset'
+    where = (f'the file {local}' if local is not None else "timm's download (the Hugging Face hub, cached in "
+             f"$HF_HOME or ~/.cache/huggingface) and $DDG_NB_WEIGHTS ({env})")
+    return (f"could not get ImageNet weights for {name!r} ({type(e).__name__}: {str(e)[:200]}); looked in {where}. "
+            f"To work offline, save timm's state dict of {timm_name!r} as "
+            f"<folder>/{timm_name.split('.')[0]}.safetensors and set DDG_NB_WEIGHTS=<folder>; or use pretrained=False, "
+            "or 'efficientnet_lite0', whose weights ship in a PyPI package.")
 
 # %% ../nbs/03_models.ipynb #9d007366
 def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model name (e.g. 'resnet18')
@@ -98,13 +125,12 @@ def create_model(name:str, # 'small_cnn', 'efficientnet_lite0' or any timm model
         model.load_state_dict(_efficientnet_lite0_state_dict(model))
         model.reset_classifier(n_classes)
     else:
+        local = local_weights(timm_name) if pretrained else None
+        if local is not None: kwargs['pretrained_cfg_overlay'] = dict(file=str(local))
         try: model = timm.create_model(timm_name, pretrained=pretrained, num_classes=n_classes, **kwargs)
         except Exception as e:
             if not pretrained: raise
-            raise RuntimeError(
-                f"could not get timm's ImageNet weights for {name!r} ({type(e).__name__}); this machine looks offline. "
-                               "Use pretrained=False, or 'efficientnet_lite0', whose weights ship in a PyPI "
-                               "package.") from e
+            raise RuntimeError(_no_weights(name, timm_name, local, e)) from e
     if require_bn and not any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
         raise ValueError(f'{name} has no BatchNorm layer; ddg_nb reads style statistics at BN inputs (a teacher '
                          'needs them; a student does not: require_bn=False)')
