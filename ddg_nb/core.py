@@ -169,7 +169,10 @@ def folder_lock(folder:str|Path # the folder one process at a time may write
     try: import fcntl
     except ImportError: yield; return # not POSIX: no lock
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    with open(folder/'.lock', 'a+') as f:
+    lock = folder/'.lock'
+    # a hard-linked copy of a run folder (`cp -al`) shares the lock file with the original: this folder gets its own
+    if lock.exists() and lock.stat().st_nlink > 1: lock.unlink()
+    with open(lock, 'a+') as f:
         try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0); pid = f.read().strip() or '?'
