@@ -24,7 +24,7 @@ _logger = logging.getLogger(__name__) # records resumes; `run_experiment` sends 
 # %% auto #0
 __all__ = ['ROW_KEY', 'TRIAL_SETTINGS', 'StudentConfig', 'student_config', 'kd_loss', 'select_evaluation', 'StudentResult',
            'KDStudent', 'train_student', 'condensation', 'row_settings', 'setting_groups', 'results_tables',
-           'results_table', 'students_table', 'paired_differences', 'compare_table']
+           'results_table', 'students_table', 'difference_summary', 'paired_differences', 'compare_table']
 
 # %% ../nbs/10_evaluate.ipynb #89daef01
 @dataclass
@@ -459,7 +459,8 @@ def students_table(rows:list, # result rows of several student architectures (e.
                      + [f"| {m} | " + ' | '.join(cell(m, a) for a in archs) + ' |' for m in methods])
 
 # %% ../nbs/10_evaluate.ipynb #46bb0281
-def _summary(diffs:list)->dict:
+def difference_summary(diffs:list # paired differences A − B
+                      )->dict:
     "Mean, standard error (None for one value), pairs favouring A, and their number."
     n = len(diffs)
     return dict(mean=statistics.fmean(diffs) if n else None,
@@ -480,8 +481,8 @@ def paired_differences(rows:list, # result rows (of one setting) holding both me
     trials = [dict(trial=t, diff=statistics.fmean(p['diff'] for p in pairs if p['trial'] == t))
               for t in sorted({p['trial'] for p in pairs})
               if sorted(p['test_domain'] for p in pairs if p['trial'] == t) == domains]
-    return dict(a=a, b=b, metric=metric, pairs=pairs, per_pair=_summary([p['diff'] for p in pairs]),
-                trials=trials, per_trial=_summary([t['diff'] for t in trials]))
+    return dict(a=a, b=b, metric=metric, pairs=pairs, per_pair=difference_summary([p['diff'] for p in pairs]),
+                trials=trials, per_trial=difference_summary([t['diff'] for t in trials]))
 
 # %% ../nbs/10_evaluate.ipynb #636e0ae1
 def compare_table(res:dict # `paired_differences`'s result

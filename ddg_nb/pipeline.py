@@ -19,7 +19,7 @@ from .presets import PRESETS, CPU_BASELINES
 from .dtl import DTLConfig, train_dtl, sample_real_images, transfer_quality, quality_line
 from .relabel import RelabelConfig, DomainTeachers
 from .evaluate import (StudentConfig, train_student, select_evaluation, condensation,
-                             results_table, results_tables)
+                             results_table, results_tables, difference_summary)
 
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'config_is',
@@ -106,8 +106,9 @@ def teacher_folder(trial:Path, # `out/<dataset>/<test domain>/trial<t>`
     """`trial/teacher/<model>-<hash>`: a teacher's folder (and its style bank's), one per setting; 0.2.0's teacher and
     style bank of the same settings are moved into it."""
     new, old = keyed_folder(Path(trial)/'teacher', asdict(cfg), cfg.model), Path(trial)/legacy
-    if adopt(old, new, ('teacher.safetensors',), config_is(cfg)) and legacy == 'teacher':
-        adopt(trial, new, ('style_bank.safetensors',))
+    adopt(old, new, ('teacher.safetensors',), config_is(cfg))
+    # the style bank on its own: a run killed between the two moves still finds it (its read checks the teacher)
+    if legacy == 'teacher' and (new/'teacher.safetensors').exists(): adopt(trial, new, ('style_bank.safetensors',))
     return new
 
 # %% ../nbs/12_pipeline.ipynb #22f19bb5
@@ -330,7 +331,8 @@ def _baseline(name:str, per_domain:bool):
                                            **{k: v for k, v in hp.items() if k != 'backbones'}) # its own teacher
             return x, y
         folder = keyed_folder(ctx.folder/(name + ('-per-domain' if per_domain else '')), want) # per setting
-        same = lambda rec: settings_hash({k: rec['identity']['settings'].get(k) for k in want}) == settings_hash(want)
+        same = lambda rec: settings_hash({k: rec.get('identity', {}).get('settings', {}).get(k) for k in want}) == \
+                           settings_hash(want)
         adopt(folder.parent, folder, ('distilled.safetensors', 'domains'), same)
         images, _ = _cached(stage(folder, 'distilled', K*cfg.ipc*(len(ctx.splits.train) if per_domain else 1)), run,
                             ctx.log)
@@ -526,12 +528,13 @@ def _relabel_teacher(ctx:StageContext, method:Method)->tuple:
 
 # %% ../nbs/12_pipeline.ipynb #8e0c4820
 def _student(ctx:StageContext, cfg:ExperimentConfig, method:Method, images, transfer, val:dict, test, folder:Path,
+             relabeller:tuple, # `_relabel_teacher(ctx, method)`: made once for all students of the set
              j:int=0):
     """Student `j` of a set: seed `ctx.seed + 1000*j` (student 0 is the row's only one when `students_per_set` is 1),
     its checkpoint in `folder` (`folder/student<j>` for j > 0)."""
     relabel = dataclasses.replace(cfg.relabel, **method.relabel, dsm_p=cfg.dsm_p if transfer is not None else 0.)
     student_cfg = dataclasses.replace(cfg.student, seed=ctx.seed + 1000*j, **method_student(cfg, method))
-    teacher, domains = _relabel_teacher(ctx, method)
+    teacher, domains = relabeller
     return train_student(teacher, images, val, test, student_cfg, relabel, transfer,
                          out_dir=folder if j == 0 else folder/f'student{j}', device=cfg.device,
                          epoch_images=len(ctx.dataset.classes)*cfg.ipc, domains=domains)
@@ -541,7 +544,9 @@ def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict,
     t0 = time.time()
     images, transfer, extra = method.make(ctx)
     t_make = time.time() - t0
-    res = [_student(ctx, cfg, method, images, transfer, val, test, folder, j) for j in range(cfg.students_per_set)]
+    relabeller = _relabel_teacher(ctx, method)
+    res = [_student(ctx, cfg, method, images, transfer, val, test, folder, relabeller, j)
+           for j in range(cfg.students_per_set)]
     n_real = sum(len(v) for v in ctx.splits.train.values())
     mean = lambda k: statistics.fmean(getattr(r, k) for r in res)
     row = dict(test_acc=mean('test_acc'), val_acc=mean('val_acc'), selected_epoch=res[0].selected_epoch,
@@ -765,9 +770,7 @@ def _val_pairs(rows:list, best:list)->dict|None:
     key = lambda r: (r['method'], r.get('trial', 0), r['test_domain'], r['seed'])
     b = {key(r): r['val_acc'] for r in best}
     d = [r['val_acc'] - b[key(r)] for r in rows if key(r) in b]
-    if len(d) < 2: return None
-    return dict(mean=statistics.fmean(d), se=statistics.stdev(d)/math.sqrt(len(d)), favour=sum(x > 0 for x in d),
-                n=len(d))
+    return difference_summary(d) if len(d) > 1 else None
 
 # %% ../nbs/12_pipeline.ipynb #c701199b
 def rank_settings(runs:dict # {name: (overrides, result rows)}, e.g. rows read back from `ddg select`'s folder
@@ -803,7 +806,7 @@ def selection_table(ranked:list # `select_settings`'s or `rank_settings`' result
     """Markdown: setting, overrides, seen-domain validation (%), its paired difference to the best, rows, psi's smallest
     transfer share; best first."""
     pct = lambda s: f"{100*s['val_acc']:.1f}" + ('' if s['se'] is None else f" ± {100*s['se']:.1f}")
-    vs = lambda v: ('–' if v is None else f"{100*v['mean']:+.1f} ± {100*v['se']:.1f} ({v['favour']}/{v['n']})")
+    vs = lambda v: ('–' if v is None else f"{100*v['mean']:+.1f} ± {100*v['se']:.1f} ({v['favour_a']}/{v['n']})")
     lines = ['| setting | overrides | seen-domain val | − best, paired | rows | psi closes (min) |',
              '|---|---|---:|---:|---:|---:|']
     lines += [f"| {s['name']} | {', '.join(f'{k}={v}' for k, v in s['overrides'].items()) or '(preset)'} | {pct(s)} | "
