@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Callable
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
+from .core import autocast, grad_scaler, scaled_step
 from .models import model_mean_std, bn_layers
 from .style import StyleRecorder
 from .losses import bn_statistic_loss, batch_mean_var
@@ -102,14 +103,14 @@ def _device(model:nn.Module, device=None)->torch.device:
 # %% ../nbs/11_baselines.ipynb #76283a4c
 def _optimize_images(n_classes:int, ipc:int, image_size:int, batches:list, step_loss:Callable, iterations:int, lr:float,
                      jitter:int, flip:bool, crop_scale, mean, std, seed:int, device, progress:bool, desc:str,
-                     history:list|None, log_every:int)->tuple:
+                     history:list|None, log_every:int, amp=None)->tuple:
     "Optimize Gaussian-noise images batch by batch: `(images [K*ipc,3,s,s] on the CPU, labels [K*ipc])`."
     if iterations < 1 or lr <= 0 or ipc < 1 or n_classes < 1: raise ValueError(
         f'{desc}: need iterations >= 1, lr > 0, ipc >= 1, n_classes >= 1')
     g = torch.Generator().manual_seed(seed)
     images = torch.randn(n_classes*ipc, 3, image_size, image_size, generator=g)
     labels = torch.arange(n_classes).repeat_interleave(ipc)
-    lo, hi = pixel_bounds(mean, std, device)
+    lo, hi, scaler = *pixel_bounds(mean, std, device), grad_scaler(amp, device, init_scale=1., growth_interval=100)
     bar = tqdm(total=len(batches)*iterations, desc=desc, disable=not progress)
     try:
         for b, idx in enumerate(batches):
@@ -117,8 +118,8 @@ def _optimize_images(n_classes:int, ipc:int, image_size:int, batches:list, step_
             opt = torch.optim.Adam([x], lr=lr, betas=(0.5, 0.9), eps=1e-8)
             for it in range(iterations):
                 opt.param_groups[0]['lr'] = cosine_lr(lr, it, iterations)
-                loss, terms = step_loss(_augment(x, jitter, flip, crop_scale, g), y, b, it)
-                opt.zero_grad(set_to_none=True); loss.backward(); opt.step()
+                with autocast(device, amp): loss, terms = step_loss(_augment(x, jitter, flip, crop_scale, g), y, b, it)
+                opt.zero_grad(set_to_none=True); scaled_step(loss.float(), scaler, opt)
                 with torch.no_grad(): x.copy_(torch.maximum(torch.minimum(x, hi), lo))
                 if history is not None and (it % log_every == 0 or it == iterations - 1):
                     history.append(dict(batch=b, step=it, loss=loss.item(), **{k: float(v) for k, v in terms.items()}))
@@ -157,7 +158,8 @@ def sre2l_recover(teacher:nn.Module, # the squeezed teacher; used frozen, in eva
                   device=None, # default: the teacher's device
                   progress:bool=True, # progress bar
                   history:list|None=None, # if a list, rows {batch, step, loss, ce, bn} are appended
-                  log_every:int=50 # steps between history rows
+                  log_every:int=50, # steps between history rows
+                  amp=None # mixed precision of the teacher's forward (`ddg_nb.core.amp_dtype`)
                  )->tuple:
     "SRe2L's recover: `(images [K*ipc,3,s,s], labels)` optimized from noise for cross-entropy + BN-statistic matching."
     device = _device(teacher, device)
@@ -171,19 +173,20 @@ def sre2l_recover(teacher:nn.Module, # the squeezed teacher; used frozen, in eva
         return _optimize_images(n_classes, ipc, image_size, class_first_batches(n_classes, ipc, batch_size), step,
                                 iterations, lr,
                                 jitter, flip, crop_scale, *model_mean_std(teacher), seed, device, progress, 'SRe2L',
-                                history, log_every)
+                                history, log_every, amp)
 
 # %% ../nbs/11_baselines.ipynb #b861d016
 @torch.no_grad()
 def rded_scores(teacher:nn.Module, # the observer; used in eval mode (restored afterwards)
                 images:torch.Tensor, # [N,3,H,W] normalized like the teacher's input
                 labels:torch.Tensor, # [N] true classes
-                batch_size:int=256 # images per forward
+                batch_size:int=256, # images per forward
+                amp=None # mixed precision of the forward (`ddg_nb.core.amp_dtype`); the scores are fp32
                )->torch.Tensor:
     "RDED's realism score `[N]`: `-CE(teacher(x), y) = log p(y|x)`, higher is more realistic."
     device = _device(teacher)
-    with _frozen(teacher):
-        out = [-F.cross_entropy(teacher(xb.to(device)), yb.to(device), reduction='none')
+    with _frozen(teacher), autocast(device, amp):
+        out = [-F.cross_entropy(teacher(xb.to(device)).float(), yb.to(device), reduction='none')
                for xb, yb in zip(images.split(batch_size), labels.split(batch_size))]
     return torch.cat(out).cpu()
 
@@ -221,7 +224,8 @@ def rded_select(teacher:nn.Module, # the observer (the squeezed teacher)
                 max_per_class:int|None=None, # use a random subset of this many images per class (RDED's mipc)
                 n_classes:int|None=None, # K (default: labels.max() + 1)
                 seed:int=0, # crops and subsets
-                batch_size:int=256 # images per observer forward
+                batch_size:int=256, # images per observer forward
+                amp=None # mixed precision of the observer (`ddg_nb.core.amp_dtype`)
                )->tuple:
     """RDED: `(images [K*ipc,3,H,W], labels)`, each image `f x f` of the teacher's most confident real crops of its
     class."""
@@ -241,7 +245,7 @@ def rded_select(teacher:nn.Module, # the observer (the squeezed teacher)
         crops = _rded_crops(x, n_crops, s if pad_to_score else H, scale, g)  # [n, m, 3, c, c]
         view = crops.flatten(0, 1)
         view = _pad_to(view, H) if pad_to_score else view
-        score = rded_scores(teacher, view, torch.full((len(view),), k), batch_size).view(len(x), n_crops)
+        score = rded_scores(teacher, view, torch.full((len(view),), k), batch_size, amp).view(len(x), n_crops)
         best, j = score.max(1)                       # each real image keeps its best crop
         top = best.argsort(descending=True)[:n_sel]  # the class keeps its n_sel best images
         patches = crops[top, j[top]]
@@ -427,7 +431,8 @@ def gvbsm_recover(teachers:list, # the squeeze backbones (one model or a list); 
                   batch_size:int=100, # images per batch (instance-first: class-major chunks)
                   seed:int=0, device=None, progress:bool=True,
                   history:list|None=None, # if a list, rows {batch, step, loss, ce, stat, dd, backbone} are appended
-                  log_every:int=50)->tuple:
+                  log_every:int=50, amp=None # mixed precision of the backbones' forward (`ddg_nb.core.amp_dtype`)
+                 )->tuple:
     """G-VBSM's recover: `(images [K*ipc,3,s,s], labels)` from noise, matched to several backbones' BN and convolution
     statistics, densified."""
     teachers = list(teachers) if isinstance(teachers, (list, tuple)) else [teachers]
@@ -462,7 +467,7 @@ def gvbsm_recover(teachers:list, # the squeeze backbones (one model or a list); 
         return _optimize_images(n_classes, ipc, image_size, instance_first_batches(n_classes, ipc, batch_size), step,
                                 iterations, lr,
                                 jitter, flip, crop_scale, *norms.pop(), seed, device, progress, 'G-VBSM', history,
-                                log_every)
+                                log_every, amp)
 
 # %% ../nbs/11_baselines.ipynb #b77d4b3c
 def _one(teacher, name:str)->nn.Module:

@@ -156,6 +156,9 @@ def _overrides(items:list|None)->dict:
 # %% ../nbs/20_cli.ipynb #6e3b856d
 def _split(s:str|None)->list|None: return [x.strip() for x in s.split(',') if x.strip()] if s else None
 
+# %% ../nbs/20_cli.ipynb #8cefdf89
+_AMP_STAGES = ('teacher', 'dtl', 'student') # `ddg run --amp`: the style bank follows the teacher, baselines DTL
+
 # %% ../nbs/20_cli.ipynb #518746e4
 @command
 @call_parse
@@ -173,6 +176,7 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
         out:str='runs', # output folder
         device:str=None, # cpu, cuda, ... (default: the best available)
         jobs:int=None, # test domains run at once in separate processes (default: the preset's; demo: 2)
+        amp:str=None, # mixed precision of every stage: bf16, fp16, auto or none (default: the preset's, fp32)
         students:str=None, # comma-separated student architectures (timm names), one run each on the same teachers
                            # and distilled sets, and a methods x students table (the paper's Table 3)
         figures:bool_arg=True, # write figures next to the results
@@ -190,7 +194,8 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
                                   test_domains=_split(test_domains), methods=_split(methods),
                                   # typed (and checked) by experiment_config
                                   seeds=_split(seeds), trials=_split(trials)).items() if v is not None}
-    over.update(_overrides(override))
+    if amp: over.update({f'{s}.amp': False if amp.lower() in ('none', 'fp32') else amp for s in _AMP_STAGES})
+    over.update(_overrides(override)) # an override of one stage's amp wins
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
     if dry_run:
         n = len(cfg.trials)*len(cfg.seeds)*len(cfg.methods)

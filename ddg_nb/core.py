@@ -10,9 +10,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['SPEED_SETTINGS', 'get_device', 'seed_everything', 'atomic_write', 'save_json', 'DamagedFile', 'load_json',
-           'save_tensors', 'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions',
-           'without_speed', 'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
+__all__ = ['AMP_MODES', 'SPEED_SETTINGS', 'get_device', 'seed_everything', 'check_amp', 'amp_dtype', 'autocast', 'grad_scaler',
+           'scaled_step', 'atomic_write', 'save_json', 'DamagedFile', 'load_json', 'save_tensors', 'load_tensors',
+           'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed', 'settings_hash', 'cache_dir',
+           'sha256sum', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -30,6 +31,61 @@ def seed_everything(seed:int # seed for Python's, NumPy's and torch's generators
     "Seed every global generator and return a fresh `torch.Generator` seeded with `seed`."
     random.seed(seed); np.random.seed(seed % 2**32); torch.manual_seed(seed)
     return torch.Generator().manual_seed(seed)
+
+# %% ../nbs/00_core.ipynb #c4fc6221
+AMP_MODES = (None, 'bf16', 'fp16', 'auto') # what every stage's `amp` accepts (and False = None, True = 'bf16')
+
+# %% ../nbs/00_core.ipynb #693fe488
+def check_amp(amp, # a stage's `amp` setting
+              where:str='amp' # the setting's name, for the error
+             ):
+    "`amp` as stored (None as False, True as 'bf16': one spelling per mode), or a `ValueError` naming `where`."
+    if amp is None or amp is False: return False
+    if amp is True: return 'bf16'
+    if amp in AMP_MODES: return amp
+    raise ValueError(f"{where} must be one of None, 'bf16', 'fp16', 'auto' (or False/True), got {amp!r}")
+
+# %% ../nbs/00_core.ipynb #6afd65b3
+def amp_dtype(amp, # None/False: fp32; 'bf16' (or True); 'fp16'; 'auto': chosen for `device`
+              device:str|torch.device='cpu' # where the computation runs
+             )->torch.dtype|None:
+    "The autocast dtype of `amp` on `device`, or None for fp32."
+    amp = check_amp(amp)
+    if amp is False: return None
+    if amp == 'bf16': return torch.bfloat16
+    if amp == 'fp16': return torch.float16
+    device = torch.device(device) # 'auto'
+    if device.type != 'cuda': return None
+    return torch.bfloat16 if torch.cuda.get_device_capability(device)[0] >= 8 else torch.float16
+
+# %% ../nbs/00_core.ipynb #aa7a95a0
+def autocast(device:str|torch.device, # where the computation runs
+             amp # a stage's `amp` setting
+            ):
+    "`torch.autocast` to `amp_dtype(amp, device)` (a no-op context for fp32)."
+    dt, device = amp_dtype(amp, device), torch.device(device)
+    return contextlib.nullcontext() if dt is None else torch.autocast(device.type, dtype=dt)
+
+# %% ../nbs/00_core.ipynb #a1cafa9a
+def grad_scaler(amp, # a stage's `amp` setting
+                device:str|torch.device, # where the computation runs
+                init_scale:float=2.**16, # the first loss scale (torch's default; 1 for losses of order 1e3)
+                growth_interval:int=2000 # steps without overflow before the scale doubles
+               )->torch.amp.GradScaler:
+    "A gradient scaler for the stage: enabled for fp16 only (then overflowing steps are skipped, the scale lowered)."
+    device = torch.device(device)
+    return torch.amp.GradScaler(device.type, init_scale=init_scale, growth_interval=growth_interval,
+                                enabled=amp_dtype(amp, device) is torch.float16)
+
+# %% ../nbs/00_core.ipynb #2da313d7
+def scaled_step(loss:torch.Tensor, # the scalar to minimize
+                scaler:torch.amp.GradScaler, # from `grad_scaler` (a disabled one is plain `backward` and `step`)
+                *opts:torch.optim.Optimizer # the optimizers to step (gradients zeroed by the caller)
+               ):
+    "Backward through `scaler` and one step of each of `opts`, then the scaler's update."
+    scaler.scale(loss).backward()
+    for o in opts: scaler.step(o)
+    scaler.update()
 
 # %% ../nbs/00_core.ipynb #29909f70
 def _umask()->int:

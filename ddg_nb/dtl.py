@@ -10,7 +10,8 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state)
+                         optimizer_state_tensors, load_optimizer_state, check_amp, autocast, grad_scaler,
+                         scaled_step)
 from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats, domain_styles
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
@@ -52,7 +53,7 @@ class DTLConfig:
     transfer:bool=True # learn psi (False: S alone with the averaged style loss, the paper's Table 4 rows 1-3)
     log_every:int=50 # steps between history records
     seed:int=0 # seed of the initialization, jitter and psi
-    amp:bool=False # bfloat16 autocast of the teacher and psi
+    amp:bool|str|None=False # teacher and psi: None/False (fp32), 'bf16' (True), 'fp16', 'auto' (`core.amp_dtype`)
     channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
 
     def __post_init__(self):
@@ -64,6 +65,7 @@ class DTLConfig:
             if not getattr(self, k) > 0: raise ValueError(f'DTLConfig.{k} must be > 0, got {getattr(self, k)}')
         if self.batching not in ('class', 'mixed'): raise ValueError(
             f"DTLConfig.batching must be 'class' or 'mixed', got {self.batching!r}")
+        self.amp = check_amp(self.amp, 'DTLConfig.amp')
         if self.batching == 'class': self.batch_size = min(self.batch_size, self.ipc)
     @property
     def epochs(self)->int: return math.ceil(self.iterations / self.steps_per_visit)
@@ -159,7 +161,7 @@ def dtl_step_losses(teacher:nn.Module, # frozen, in eval mode
     [E,L])."""
     B, E = len(x), len(targets[0].m)
     lc = sc = None # without psi: eq. 8 and eq. 10 on S only
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=cfg.amp):
+    with autocast(x.device, cfg.amp):
         if not cfg.transfer or transfer is None: lx = teacher(x).float(); sx = rec.styles()
         else:
             domains = torch.arange(E, device=x.device).repeat_interleave(B)
@@ -208,7 +210,7 @@ def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict)
     ot, og = optimizer_state_tensors(algo.opt_psi, 'optpsi'); t.update(ot)
     t.update({f'psi.{k}': v for k, v in algo.transfer.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.g'] = g.get_state()
-    ck.save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og))
+    ck.save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og, scaler=algo.scaler.state_dict()))
 
 # %% ../nbs/07_dtl.ipynb #d26746c2
 def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
@@ -223,6 +225,7 @@ def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
         load_optimizer_state(algo.opt_psi, t, st['psi_groups'], 'optpsi')
         algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
         torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
+        if st.get('scaler'): algo.scaler.load_state_dict(st['scaler']) # fp16's loss scale
         _logger.info(f'DTL: resumed after visit {st["visit"]} from {ck.path}'); return st['visit'] + 1, st['history']
     except (KeyError, RuntimeError, IndexError) as e: warnings.warn(
         f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
@@ -366,6 +369,7 @@ class DTL:
         self.targets = [Style(st.m.to(device), st.s.to(device)) for st in stack_styles(styles)]
         self.lo, self.hi = pixel_bounds(self.mean, self.std, device)
         self.total_steps = sum(v.steps for v in schedule)
+        self.scaler = grad_scaler(cfg.amp, device, init_scale=1., growth_interval=100) # losses ~1e3: see `grad_scaler`
 
 # %% ../nbs/07_dtl.ipynb #59df9286
 @patch_to(DTL)
@@ -384,7 +388,7 @@ def update(self, j:int, # which batch of S
     total, terms = dtl_step_losses(self.teacher, self.transfer, roll_jitter(s, c.jitter, c.flip, g), y, self.target,
                                    self.targets, c, rec)
     opt.zero_grad(set_to_none=True); self.opt_psi.zero_grad(set_to_none=True)
-    total.backward(); opt.step(); self.opt_psi.step()
+    scaled_step(total, self.scaler, opt, self.opt_psi)
     with torch.no_grad(): s.copy_(torch.maximum(torch.minimum(s, self.hi), self.lo))
     return total, terms
 

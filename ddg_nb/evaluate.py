@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions,
                          optimizer_state_tensors,
-                         load_optimizer_state, SPEED_SETTINGS)
+                         load_optimizer_state, SPEED_SETTINGS, check_amp, autocast, grad_scaler, scaled_step)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
 from .presets import preset
@@ -41,7 +41,7 @@ class StudentConfig:
     freeze_bn:bool=True # keep the student's BN in eval mode (paper: except for the per-domain sets)
     eval_every:int=10 # epochs between model-selection evaluations
     seed:int=0 # initialization, batch order and views
-    amp:bool=False # bfloat16 autocast
+    amp:bool|str|None=False # student, relabel teacher, psi: None/False (fp32), 'bf16' (True), 'fp16', 'auto'
     channels_last:bool=True # the student's memory format (speed only: 1.5-3x for EfficientNet-Lite0 on CPU)
 
     def __post_init__(self):
@@ -50,6 +50,7 @@ class StudentConfig:
         for k in ['lr', 'temperature']:
             if not getattr(self, k) > 0: raise ValueError(f'StudentConfig.{k} must be > 0, got {getattr(self, k)}')
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
+        self.amp = check_amp(self.amp, 'StudentConfig.amp')
 
 # %% ../nbs/10_evaluate.ipynb #cef52357
 def student_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
@@ -121,6 +122,7 @@ class KDStudent:
         self.relabeler = Relabeler(teacher, rcfg, transfer, cfg.temperature)
         self.steps_per_epoch = math.ceil(n_images/cfg.batch_size); total = cfg.epochs*self.steps_per_epoch
         self.opt = torch.optim.AdamW(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scaler = grad_scaler(cfg.amp, device)
         self.sched = torch.optim.lr_scheduler.LambdaLR(self.opt,
                                                        lambda t: 0.5*(1 + math.cos(math.pi*min(t, total)/total)))
 
@@ -131,11 +133,11 @@ def update(self, x:torch.Tensor, # a batch of distilled images
            domains:torch.Tensor|None=None # `[B]` the images' domains, for a `DomainTeachers` teacher
           )->dict:
     "Views of `x`, the teacher's soft labels on them, one optimizer step: `{'loss': ...}` (not synced to the host)."
-    views, soft, _ = self.relabeler(x, g, domains=domains)
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp):
+    with autocast(x.device, self.cfg.amp):
+        views, soft, _ = self.relabeler(x, g, domains=domains) # the teacher and psi under the same autocast
         logits = self.model(self.convert(views))
-    loss = kd_loss(logits, soft, self.cfg.temperature)
-    self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step(); self.sched.step()
+    loss = kd_loss(logits.float(), soft.float(), self.cfg.temperature)
+    self.opt.zero_grad(set_to_none=True); scaled_step(loss, self.scaler, self.opt); self.sched.step()
     return {'loss': loss.detach()}
 
 # %% ../nbs/10_evaluate.ipynb #7da4ce4a
@@ -151,7 +153,7 @@ def state(self)->tuple:
     "`(tensors, state)` of the model, the optimizer and the schedule, for a checkpoint."
     ot, groups = optimizer_state_tensors(self.opt)
     tensors = {**ot, **{f'student.{k}': v for k, v in self.model.state_dict().items()}}
-    return tensors, dict(groups=groups, sched=self.sched.state_dict())
+    return tensors, dict(groups=groups, sched=self.sched.state_dict(), scaler=self.scaler.state_dict())
 
 # %% ../nbs/10_evaluate.ipynb #9d9bdc1e
 @patch_to(KDStudent)
@@ -159,6 +161,7 @@ def load_state(self, t:dict, st:dict):
     "Restore what `state` saved."
     self.model.load_state_dict({k[8:]: v for k, v in t.items() if k.startswith('student.')})
     load_optimizer_state(self.opt, t, st['groups']); self.sched.load_state_dict(st['sched'])
+    if st.get('scaler'): self.scaler.load_state_dict(st['scaler']) # fp16's loss scale
 
 # %% ../nbs/10_evaluate.ipynb #1dbc4061
 def _check_student(algo:KDStudent, loss:float, epoch:int):
@@ -172,10 +175,11 @@ def _evaluate_student(algo:KDStudent, val:dict, test, history:list, epoch:int, l
     """Append an evaluation to `history`; a newly selected one is scored on the unseen domain and its weights kept
     (returned)."""
     _check_student(algo, loss, epoch)
-    va, per = _score(algo.model, val, algo.plain)
+    with autocast(next(algo.model.parameters()).device, algo.cfg.amp): va, per = _score(algo.model, val, algo.plain)
     history.append(dict(epoch=epoch, loss=loss, val_acc=va, val_acc_per_domain=per, test_acc=None))
     if select_evaluation(history) is not history[-1]: return best
-    history[-1]['test_acc'] = accuracy(algo.model, test, batch_transform=algo.plain) # only the selected one is reported
+    with autocast(next(algo.model.parameters()).device, algo.cfg.amp): # only the selected one is reported
+        history[-1]['test_acc'] = accuracy(algo.model, test, batch_transform=algo.plain)
     return {k: v.detach().clone() for k, v in algo.model.state_dict().items()}
 
 # %% ../nbs/10_evaluate.ipynb #d0b82282

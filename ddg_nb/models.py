@@ -10,7 +10,8 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
-                         optimizer_state_tensors, load_optimizer_state, settings_hash)
+                         optimizer_state_tensors, load_optimizer_state, settings_hash, check_amp, autocast,
+                         grad_scaler, scaled_step)
 import ddg_nb
 from .presets import preset
 from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, training_faults, load_unit
@@ -171,7 +172,7 @@ class TeacherConfig:
     holdout_fraction:float=0.2 # DomainBed's validation fraction per domain
     split_seed:int=0 # DomainBed's trial seed for the splits
     test_split:str='in' # unseen-domain accuracy on its 80% in-split (DomainBed, the paper) or on 'all' of it
-    amp:bool=False # bfloat16 autocast
+    amp:bool|str|None=False # None/False (fp32), 'bf16' (True), 'fp16' (loss-scaled), 'auto' (`core.amp_dtype`)
     channels_last:bool=True # speed only (not in the identity): 1.5-3x on CPU (`benchmarks/channels_last.py`)
 
     def __post_init__(self):
@@ -184,6 +185,7 @@ class TeacherConfig:
             f'TeacherConfig.holdout_fraction must be in (0, 1), got {self.holdout_fraction}')
         if self.test_split not in ('in', 'all'): raise ValueError(
             f"TeacherConfig.test_split must be 'in' or 'all', got {self.test_split!r}")
+        self.amp = check_amp(self.amp, 'TeacherConfig.amp')
 
 # %% ../nbs/03_models.ipynb #016d9c30
 def teacher_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
@@ -297,6 +299,7 @@ class ERMTeacher:
         self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.scaler = grad_scaler(cfg.amp, device)
         mean, std = model_mean_std(self.model)
         self.augment = BatchAugment(cfg.image_size, mean, std)
         self.plain = lambda x: batch_test_transform(x, cfg.image_size, mean, std)
@@ -310,9 +313,9 @@ def update(self, x:torch.Tensor, # uint8 images `[N,3,H,W]` on the device
     "Augment, one cross-entropy step: `{'loss': ...}` (not synced to the host)."
     self.model.train()
     if self.cfg.freeze_bn: set_bn_eval(self.model)
-    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=self.cfg.amp):
-        loss = F.cross_entropy(self.model(self.augment(x, generator=g)), y)
-    self.opt.zero_grad(set_to_none=True); loss.backward(); self.opt.step()
+    with autocast(x.device, self.cfg.amp): logits = self.model(self.augment(x, generator=g))
+    loss = F.cross_entropy(logits.float(), y)
+    self.opt.zero_grad(set_to_none=True); scaled_step(loss, self.scaler, self.opt)
     return {'loss': loss.detach()}
 
 # %% ../nbs/03_models.ipynb #6d17d0af
@@ -322,7 +325,7 @@ def _teacher_checkpoint(ck:Checkpoint, algo:ERMTeacher, g:torch.Generator, g_aug
     t, groups = optimizer_state_tensors(algo.opt)
     t.update({f'model.{k}': v for k, v in algo.model.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.sampler'] = g.get_state(); t['rng.augment'] = g_aug.get_state()
-    ck.save(t, dict(step=step, history=history, param_groups=groups))
+    ck.save(t, dict(step=step, history=history, param_groups=groups, scaler=algo.scaler.state_dict()))
 
 # %% ../nbs/03_models.ipynb #80569e0b
 def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_aug:torch.Generator, device)->tuple:
@@ -336,6 +339,7 @@ def _teacher_resume(ck:Checkpoint|None, algo:ERMTeacher, g:torch.Generator, g_au
                              st['param_groups'])
         torch.set_rng_state(t['rng.torch']); g.set_state(t['rng.sampler'])
         if g_aug is not g: g_aug.set_state(t['rng.augment'])
+        if st.get('scaler'): algo.scaler.load_state_dict(st['scaler']) # fp16's loss scale
         _logger.info(f'teacher: resumed at step {st["step"]} from {ck.path}'); return st['step'], st['history']
     except (KeyError, RuntimeError) as e:
         warnings.warn(f'{ck.path}: unreadable checkpoint ({e}); starting over')
@@ -380,7 +384,9 @@ def _check_teacher(algo:ERMTeacher, loss:float, step:int, ck:Checkpoint|None):
 # %% ../nbs/03_models.ipynb #c0a10b1a
 def _teacher_eval(algo:ERMTeacher, val:dict, test, step:int, loss:float, ck:Checkpoint|None)->dict:
     "A history row at `step`, after checking that the loss and the weights are finite."
-    _check_teacher(algo, loss, step, ck); return _evaluate(algo.model, val, test, step, loss, algo.plain)
+    _check_teacher(algo, loss, step, ck)
+    with autocast(next(algo.model.parameters()).device, algo.cfg.amp):
+        return _evaluate(algo.model, val, test, step, loss, algo.plain)
 
 # %% ../nbs/03_models.ipynb #3627a165
 def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`

@@ -306,6 +306,7 @@ def _baseline(name:str, per_domain:bool):
     def make(ctx):
         entry = baselines.get_recover(name); cfg = ctx.config
         hp = dict(cfg.baselines.get(name, {}))
+        if cfg.dtl.amp and 'amp' not in hp: hp['amp'] = cfg.dtl.amp # the recover stage's precision (in the identity)
         size, K = cfg.teacher.image_size, len(ctx.dataset.classes)
         want = dict(method=name, per_domain=per_domain, ipc=cfg.ipc, seed=ctx.seed, hparams=hp,
                     teacher=asdict(cfg.teacher))
@@ -382,10 +383,12 @@ def _coerce(key:str, # the dotted key, for the message
     "`value` as the field's type (`seeds`: a list of ints), or a `ValueError` naming the key, before anything runs."
     types = [t.strip() for t in anno.split('|')]
     if value is None and 'None' in types: return None
-    try:
-        v = _as(value, next(t for t in types if t != 'None'))
-        return [_as(s, 'int') for s in v] if key in ('seeds', 'trials') else v
-    except (ValueError, TypeError, StopIteration): raise ValueError(f'{key}={value!r} is not a valid {anno}') from None
+    for t in [t for t in types if t != 'None']: # the first type that takes it (`amp`: bool, then str)
+        try:
+            v = _as(value, t)
+            return [_as(s, 'int') for s in v] if key in ('seeds', 'trials') else v
+        except (ValueError, TypeError): pass
+    raise ValueError(f'{key}={value!r} is not a valid {anno}')
 
 # %% ../nbs/12_pipeline.ipynb #d989d7a5
 _STAGES = {'teacher': TeacherConfig, 'dtl': DTLConfig, 'relabel': RelabelConfig, 'student': StudentConfig}
@@ -495,7 +498,7 @@ def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     t0 = time.time(); mean, std = model_mean_std(teacher.model)
     data = {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size)
             for d, idx in splits.train.items()}
-    styles = domain_styles(teacher.model, data, progress=False)
+    styles = domain_styles(teacher.model, data, progress=False, amp=teacher.config.amp)
     t, meta = style_tensors(styles); stage.save(t, dict(meta, seconds=time.time() - t0))
     if log: log.info(f'{splits.test_domain}: style bank of {len(styles)} domains ({time.time() - t0:.0f} s)')
     return styles

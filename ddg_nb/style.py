@@ -11,7 +11,7 @@ from typing import NamedTuple
 import torch, torch.nn as nn
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .core import atomic_write
+from .core import atomic_write, autocast
 from .models import bn_layers
 
 # %% auto #0
@@ -155,13 +155,13 @@ def _batches(data, batch_size:int):
 
 # %% ../nbs/04_style.ipynb #1726f16b
 @torch.no_grad()
-def _domain_style(model:nn.Module, rec:StyleRecorder, batches, device, desc:str, progress:bool)->list:
+def _domain_style(model:nn.Module, rec:StyleRecorder, batches, device, desc:str, progress:bool, amp=None)->list:
     "`[Style per layer]` over every image of `batches`, from exact float64 sums of per-image statistics."
     acc = torch.float32 if device.type == 'mps' else torch.float64
     sums, n = [torch.zeros(2, l.num_features, dtype=acc, device=device) for l in rec.layers], 0
     for b in tqdm(batches, desc=desc, disable=not progress, leave=False):
         x = b[0] if isinstance(b, (list, tuple)) else b
-        model(x.to(device))
+        with autocast(device, amp): model(x.to(device)) # the statistics themselves are fp32
         for s, (mu, var) in zip(sums, rec.stats): s += torch.stack([mu.sum(0), var.sum(0)]).to(acc)
         n += len(x)
     if n == 0: raise ValueError(f'{desc}: no images')
@@ -172,14 +172,15 @@ def domain_styles(model:nn.Module, # the teacher (BN layers are the style layers
                   loaders:dict, # {domain: iterable of (x, y) batches, or a torch Dataset}
                   device=None, # default: the model's device
                   batch_size:int=64, # batch size for the datasets among `loaders`
-                  progress:bool=True # show a progress bar
+                  progress:bool=True, # show a progress bar
+                  amp=None # the forward's mixed precision (`ddg_nb.core.amp_dtype`); sums stay in float64
                  )->dict:
     "The style bank `{domain: [Style per layer]}`: eq. 5 over all of each domain's images, exactly."
     device = torch.device(device) if device is not None else next(model.parameters()).device
     was_training = model.training; model.eval()
     try:
         with StyleRecorder(model) as rec:
-            return {d: _domain_style(model, rec, _batches(data, batch_size), device, f'styles of {d}', progress)
+            return {d: _domain_style(model, rec, _batches(data, batch_size), device, f'styles of {d}', progress, amp)
                     for d, data in loaders.items()}
     finally: model.train(was_training)
 
