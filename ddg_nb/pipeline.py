@@ -25,8 +25,8 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
 __all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'config_is',
            'teacher_folder', 'method_student', 'register_method', 'get_method', 'StageContext', 'ablation_method',
            'experiment_config', 'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage',
-           'parse_grid', 'rank_settings', 'select_settings', 'selection_table', 'read_results', 'plot_results',
-           'dtl_run', 'save_figures']
+           'job_devices', 'parse_grid', 'rank_settings', 'select_settings', 'selection_table', 'read_results',
+           'plot_results', 'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -673,12 +673,27 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
         f'{ctx.where} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
     return row
 
+# %% ../nbs/12_pipeline.ipynb #4a320861
+def job_devices(device:str|None, # the configuration's device
+                jobs:int # worker processes
+               )->list:
+    """The device of each worker: with `device` None or 'cuda' (no index) and several GPUs visible, the GPUs in turn
+    (`cuda:0`, `cuda:1`, ...), else `device` for every worker."""
+    n = torch.cuda.device_count() if device in (None, 'cuda') else 0
+    return [f'cuda:{i % n}' for i in range(jobs)] if n > 1 else [device]*jobs
+
 # %% ../nbs/12_pipeline.ipynb #f309b077
-def _worker_init(threads:int):
-    """Start of a worker process of `run_experiment`: its share of the threads and no progress bars (the run log
-    reports every stage)."""
+_WORKER_DEVICE = None # the device of this worker process of `run_experiment` (None: the configuration's)
+
+def _worker_init(threads:int, devices=None # a queue of device names, one taken per worker (None: keep the config's)
+                ):
+    """Start of a worker process of `run_experiment`: its share of the threads, its own device, no progress bars (the
+    run log reports every stage)."""
     import tqdm.std
+    global _WORKER_DEVICE
     _die_with_parent(); torch.set_num_threads(threads)
+    if devices is not None: _WORKER_DEVICE = devices.get()
+    if _WORKER_DEVICE and _WORKER_DEVICE.startswith('cuda:'): torch.cuda.set_device(_WORKER_DEVICE)
     init = tqdm.std.tqdm.__init__
     def quiet(self, *args, **kwargs): kwargs['disable'] = True; init(self, *args, **kwargs)
     tqdm.std.tqdm.__init__ = quiet
@@ -686,8 +701,14 @@ def _worker_init(threads:int):
 # %% ../nbs/12_pipeline.ipynb #b708a140
 def _run_domain(config:dict, ds)->list:
     "A worker's job: `run_experiment` of a configuration sent as a plain dict (picklable whatever defined the classes)."
+    if _WORKER_DEVICE is not None: config = dict(config, device=_WORKER_DEVICE)
     stages = {k: _STAGES[k](**v) for k, v in config.items() if k in _STAGES}
     return run_experiment(ExperimentConfig(**{k: v for k, v in config.items() if k not in _STAGES}, **stages), ds)
+
+# %% ../nbs/12_pipeline.ipynb #58d59dc7
+def _worker_identity(_=None)->tuple:
+    "`(process id, device)` of this worker (for tests of the device assignment)."
+    time.sleep(0.05); return os.getpid(), _WORKER_DEVICE
 
 # %% ../nbs/12_pipeline.ipynb #c2dc9216
 def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
@@ -696,11 +717,14 @@ def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
     import concurrent.futures, multiprocessing
     jobs = min(cfg.jobs, len(domains))
     threads = max(1, torch.get_num_threads() // jobs)
-    log.info(f'{jobs} processes of {threads} thread(s) each; progress is reported here, stage by stage')
     ctx = multiprocessing.get_context('spawn') # a fresh interpreter: safe with threads, CUDA and any platform
+    devices, queue = job_devices(cfg.device, jobs), ctx.Queue()
+    for d in devices: queue.put(d)
+    log.info(f'{jobs} processes of {threads} thread(s) each on {", ".join(sorted(set(map(str, devices))))}; progress '
+             'is reported here, stage by stage')
     from ddg_nb import pipeline # the installed module: workers import what they run (this may be a notebook's copy)
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=pipeline._worker_init,
-                                                initargs=(threads,)) as pool:
+                                                initargs=(threads, queue)) as pool:
         futures = [pool.submit(pipeline._run_domain, asdict(dataclasses.replace(cfg, test_domains=[d], jobs=1)), ds)
                    for d in domains]
         rows = [r for f in futures for r in f.result()]
