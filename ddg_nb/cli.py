@@ -177,6 +177,7 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
         device:str=None, # cpu, cuda, ... (default: the best available)
         jobs:int=None, # test domains run at once in separate processes (default: the preset's; demo: 2)
         amp:str=None, # mixed precision of every stage: bf16, fp16, auto or none (default: the preset's, fp32)
+        compile:bool_arg=None, # `torch.compile` the teacher's, psi's and the student's training passes (speed only)
         students:str=None, # comma-separated student architectures (timm names), one run each on the same teachers
                            # and distilled sets, and a methods x students table (the paper's Table 3)
         figures:bool_arg=True, # write figures next to the results
@@ -195,6 +196,7 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
                                   # typed (and checked) by experiment_config
                                   seeds=_split(seeds), trials=_split(trials)).items() if v is not None}
     if amp: over.update({f'{s}.amp': False if amp.lower() in ('none', 'fp32') else amp for s in _AMP_STAGES})
+    if compile is not None: over.update({f'{s}.compile': compile for s in _AMP_STAGES})
     over.update(_overrides(override)) # an override of one stage's amp wins
     cfg = load_config(config, preset=preset, **over) if config else experiment_config(preset, **over)
     if dry_run:

@@ -11,9 +11,9 @@ import torch
 
 # %% auto #0
 __all__ = ['AMP_MODES', 'SPEED_SETTINGS', 'get_device', 'seed_everything', 'check_amp', 'amp_dtype', 'autocast', 'grad_scaler',
-           'scaled_step', 'atomic_write', 'save_json', 'DamagedFile', 'load_json', 'save_tensors', 'load_tensors',
-           'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed', 'settings_hash', 'cache_dir',
-           'sha256sum', 'folder_lock']
+           'scaled_step', 'maybe_compile', 'atomic_write', 'save_json', 'DamagedFile', 'load_json', 'save_tensors',
+           'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed',
+           'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -86,6 +86,14 @@ def scaled_step(loss:torch.Tensor, # the scalar to minimize
     scaler.scale(loss).backward()
     for o in opts: scaler.step(o)
     scaler.update()
+
+# %% ../nbs/00_core.ipynb #4ec95e84
+def maybe_compile(model:torch.nn.Module, # a network the stage trains or runs
+                  on:bool # the stage's `compile` setting
+                 )->torch.nn.Module:
+    """`torch.compile(model)` when `on` (a wrapper sharing `model`'s parameters: save, load and hook `model` itself),
+    else `model`. The first steps pay for compilation: worth it for long runs on a GPU."""
+    return torch.compile(model) if on else model
 
 # %% ../nbs/00_core.ipynb #29909f70
 def _umask()->int:
@@ -183,7 +191,7 @@ def versions()->dict:
     return out
 
 # %% ../nbs/00_core.ipynb #f94c3e22
-SPEED_SETTINGS = ('channels_last',) # configuration fields that change speed, not what is computed
+SPEED_SETTINGS = ('channels_last', 'compile') # configuration fields that change speed, not what is computed
 
 # %% ../nbs/00_core.ipynb #47eb9b12
 def without_speed(v):

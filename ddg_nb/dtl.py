@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
                          optimizer_state_tensors, load_optimizer_state, check_amp, autocast, grad_scaler,
-                         scaled_step)
+                         scaled_step, maybe_compile)
 from .models import model_mean_std
 from .style import Style, StyleRecorder, average_style, style_from_stats, domain_styles
 from .losses import style_loss, ce_loss, avg_style_loss, per_style_loss, dtl_loss
@@ -54,6 +54,7 @@ class DTLConfig:
     log_every:int=50 # steps between history records
     seed:int=0 # seed of the initialization, jitter and psi
     amp:bool|str|None=False # teacher and psi: None/False (fp32), 'bf16' (True), 'fp16', 'auto' (`core.amp_dtype`)
+    compile:bool=False # `torch.compile` psi (speed only; the teacher carries the style hooks and is not compiled)
     channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
 
     def __post_init__(self):
@@ -370,6 +371,7 @@ class DTL:
         self.lo, self.hi = pixel_bounds(self.mean, self.std, device)
         self.total_steps = sum(v.steps for v in schedule)
         self.scaler = grad_scaler(cfg.amp, device, init_scale=1., growth_interval=100) # losses ~1e3: see `grad_scaler`
+        self.psi_forward = maybe_compile(self.transfer, cfg.compile)
 
 # %% ../nbs/07_dtl.ipynb #59df9286
 @patch_to(DTL)
@@ -385,7 +387,7 @@ def update(self, j:int, # which batch of S
     opt.param_groups[0]['lr'] = cosine_lr(c.lr_images, t_images, c.iterations)
     for group, lr in zip(self.opt_psi.param_groups, (c.lr_transfer, c.lr_theta)):
         group['lr'] = cosine_lr(lr, t, self.total_steps)
-    total, terms = dtl_step_losses(self.teacher, self.transfer, roll_jitter(s, c.jitter, c.flip, g), y, self.target,
+    total, terms = dtl_step_losses(self.teacher, self.psi_forward, roll_jitter(s, c.jitter, c.flip, g), y, self.target,
                                    self.targets, c, rec)
     opt.zero_grad(set_to_none=True); self.opt_psi.zero_grad(set_to_none=True)
     scaled_step(total, self.scaler, opt, self.opt_psi)

@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_json, load_json, save_tensors, load_tensors, versions,
                          optimizer_state_tensors, load_optimizer_state, settings_hash, check_amp, autocast,
-                         grad_scaler, scaled_step)
+                         grad_scaler, scaled_step, maybe_compile)
 import ddg_nb
 from .presets import preset
 from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, training_faults, load_unit
@@ -173,6 +173,7 @@ class TeacherConfig:
     split_seed:int=0 # DomainBed's trial seed for the splits
     test_split:str='in' # unseen-domain accuracy on its 80% in-split (DomainBed, the paper) or on 'all' of it
     amp:bool|str|None=False # None/False (fp32), 'bf16' (True), 'fp16' (loss-scaled), 'auto' (`core.amp_dtype`)
+    compile:bool=False # `torch.compile` the training forward (speed only, not in the identity)
     channels_last:bool=True # speed only (not in the identity): 1.5-3x on CPU (`benchmarks/channels_last.py`)
 
     def __post_init__(self):
@@ -299,7 +300,7 @@ class ERMTeacher:
         self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-        self.scaler = grad_scaler(cfg.amp, device)
+        self.scaler, self.forward = grad_scaler(cfg.amp, device), maybe_compile(self.model, cfg.compile)
         mean, std = model_mean_std(self.model)
         self.augment = BatchAugment(cfg.image_size, mean, std)
         self.plain = lambda x: batch_test_transform(x, cfg.image_size, mean, std)
@@ -313,7 +314,7 @@ def update(self, x:torch.Tensor, # uint8 images `[N,3,H,W]` on the device
     "Augment, one cross-entropy step: `{'loss': ...}` (not synced to the host)."
     self.model.train()
     if self.cfg.freeze_bn: set_bn_eval(self.model)
-    with autocast(x.device, self.cfg.amp): logits = self.model(self.augment(x, generator=g))
+    with autocast(x.device, self.cfg.amp): logits = self.forward(self.augment(x, generator=g))
     loss = F.cross_entropy(logits.float(), y)
     self.opt.zero_grad(set_to_none=True); scaled_step(loss, self.scaler, self.opt)
     return {'loss': loss.detach()}
