@@ -27,7 +27,8 @@ if cfg.get('pip_requirements'): requirements += shlex.split(cfg.get('pip_require
 min_python = cfg['min_python']
 lic = licenses.get(cfg['license'].lower(), (cfg['license'], None))
 widgets_requirements = (cfg.get('widgets_requirements') or '').split()
-dev_requirements = (cfg.get('dev_requirements') or '').split() + widgets_requirements
+cluster_requirements = (cfg.get('cluster_requirements') or '').split()
+dev_requirements = (cfg.get('dev_requirements') or '').split() + widgets_requirements + cluster_requirements
 
 package_data = dict()
 pkg_data = cfg.get('package_data', None)
@@ -48,7 +49,7 @@ setuptools.setup(
     packages = setuptools.find_packages(include=[cfg['lib_name'], cfg['lib_name']+'.*']),
     include_package_data = True,
     install_requires = requirements,
-    extras_require={ 'dev': dev_requirements, 'widgets': widgets_requirements },
+    extras_require={ 'dev': dev_requirements, 'widgets': widgets_requirements, 'cluster': cluster_requirements },
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),

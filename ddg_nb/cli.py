@@ -13,7 +13,7 @@ from .styleshapes import load_dataset
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table',
-           'compare', 'select']
+           'compare', 'select', 'sweep']
 
 # %% ../nbs/20_cli.ipynb #fa2321e5
 try: from fastcore.script import Param  # fastcore 1.x
@@ -316,3 +316,41 @@ def select(grid:str, # settings to compare: 'name=key=value,key=value;name2=...'
     print(f'\n{preset!r}, ranked by seen-domain validation accuracy (%); best: {ranked[0]["name"]}\n\n'
           + selection_table(ranked))
     return ranked
+
+# %% ../nbs/20_cli.ipynb #960bd1d7
+@command
+@call_parse
+def sweep(preset:str='paper', # a preset of `ddg_nb.presets.PRESETS`
+          datasets:str='PACS', # comma-separated datasets (registered names or DomainBed-layout folder names)
+          ipcs:str='10', # comma-separated IPCs (run in turn inside each job)
+          trials:str=None, # comma-separated DomainBed trials (default: 0)
+          methods:str=None, # comma-separated methods (default: erm,random,dtl+dsm), or `all`
+          test_domains:str=None, # comma-separated held-out domains of every dataset (default: all of each)
+          data_root:str=None, # folder holding the dataset folders
+          override:Param('key=value overrides shared by every job', nargs='*')=None,
+          out:str='sweeps', # the sweep's output folder (`ddg table` reads it)
+          executor:str='slurm', # slurm, local (subprocesses here) or debug (in this process)
+          partition:str=None, # Slurm partition
+          timeout_min:int=24*60, gpus:int=1, cpus:int=8, mem_gb:int=None, # resources of each job
+          wait:store_true=False, # wait for the jobs, then print the table
+          dry_run:store_true=False # list the jobs, submit nothing
+         ):
+    "Submit datasets x held-out domains x trials x IPCs x methods as submitit jobs, one per held-out domain."
+    from ddg_nb.sweep import sweep_jobs, submit_sweep, make_executor, collect_sweep, done_path
+    from ddg_nb.pipeline import METHODS
+    if methods == 'all': methods = ','.join(m for m in METHODS if not m.startswith('dtl/'))
+    over = {k: v for k, v in dict(data_root=data_root, out=out, trials=_split(trials),
+                                  methods=_split(methods)).items() if v is not None}
+    names = _split(datasets)
+    doms = {n: _split(test_domains) for n in names} if test_domains else None
+    jobs = sweep_jobs(preset, names, [int(i) for i in _split(ipcs)], doms, **over, **_overrides(override))
+    for j in jobs: print(f"{j.name}: {'done' if done_path(j, out).exists() else 'to run'}")
+    if dry_run: return jobs
+    handles, skipped = submit_sweep(jobs, make_executor(executor, Path(out)/'.submitit', timeout_min, gpus, cpus,
+                                                        mem_gb, partition))
+    print(f'{len(handles)} job(s) submitted ({", ".join(str(h.job_id) for h in handles) or "none"}), '
+          f'{len(skipped)} done before; results in {out}')
+    if not wait: return handles
+    from ddg_nb.evaluate import results_table
+    rows = collect_sweep(handles, out); print(results_table(rows)) if rows else None
+    return rows
