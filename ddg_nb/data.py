@@ -17,14 +17,15 @@ from torch import nn
 import torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import patch
-from .core import save_json, load_json, sha256sum, cache_dir
+import warnings
+from .core import save_json, load_json, sha256sum, cache_dir, atomic_write
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'IMAGE_EXTENSIONS', 'CROP_TRIES', 'DatasetInfo', 'register_dataset', 'list_datasets',
            'get_dataset_info', 'MultiDomainDataset', 'data_root', 'get_dataset', 'as_rgb', 'load_image', 'load_images',
-           'DomainSubset', 'seed_hash', 'split_indices', 'DomainSplits', 'domainbed_splits', 'check_ipc',
-           'train_transform', 'test_transform', 'batch_test_transform', 'sample_crops', 'resized_crop', 'BatchAugment',
-           'safe_extract', 'download_and_extract', 'download_dataset', 'shared_data_root']
+           'cached_images', 'DomainSubset', 'seed_hash', 'split_indices', 'DomainSplits', 'domainbed_splits',
+           'check_ipc', 'train_transform', 'test_transform', 'batch_test_transform', 'sample_crops', 'resized_crop',
+           'BatchAugment', 'safe_extract', 'download_and_extract', 'download_dataset', 'shared_data_root']
 
 # %% ../nbs/01_data.ipynb #a089cf21
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -377,6 +378,29 @@ def load_images(files:list, # image files
     if bad: raise _unreadable(bad)
     return out
 
+# %% ../nbs/01_data.ipynb #d45cdfa0
+def _image_cache(files:list, size:int)->Path:
+    "The cache file of `files` decoded at `size`: named after their paths, sizes and modification times."
+    sig = [[str(f), (st := os.stat(f)).st_size, st.st_mtime_ns] for f in files]
+    key = hashlib.sha256(json.dumps([size, sig]).encode()).hexdigest()[:20]
+    return cache_dir('images')/f'{key}-{len(files)}x{size}px.npy'
+
+# %% ../nbs/01_data.ipynb #6c6f0d6d
+def cached_images(files:list, # image files
+                  size:int, # every image is resized to size x size
+                  n_workers:int|None=None # decoding threads (default: the CPU count)
+                 )->torch.Tensor:
+    "`load_images`, kept on disk with a checksum so the next run of the same files reads instead of decoding."
+    if os.environ.get('DDG_NB_IMAGE_CACHE', '1') == '0' or not files: return load_images(files, size, n_workers)
+    f = _image_cache(files, size); sig = f.with_suffix('.sha256')
+    if f.exists() and sig.exists():
+        if sha256sum(f) == sig.read_text().strip(): return torch.from_numpy(np.load(f))
+        warnings.warn(f'{f} does not match its checksum (a damaged cache file); decoding the images again')
+    x = load_images(files, size, n_workers)
+    with atomic_write(f) as fh: np.save(fh, x.numpy())
+    with atomic_write(sig, 'w') as fh: fh.write(sha256sum(f))
+    return x
+
 # %% ../nbs/01_data.ipynb #97c9d30e
 class DomainSubset(torch.utils.data.Dataset):
     """`(image, label)` pairs of some of a dataset's images: PIL images, or rows of a preloaded uint8 tensor; then
@@ -394,8 +418,8 @@ class DomainSubset(torch.utils.data.Dataset):
         return (self.transform(x) if self.transform is not None else x), int(self.labels[i])
     def preload(self, size:int, # decode every image once, resized to size x size
                 n_workers:int|None=None):
-        "Decode all images into `self.images` (uint8 `[N,3,size,size]`); later items are read from it."
-        self.images = load_images(self.files, size, n_workers)
+        "Decode all images into `self.images` (uint8 `[N,3,size,size]`, via `cached_images`); items are read from it."
+        self.images = cached_images(self.files, size, n_workers)
         return self
 
 # %% ../nbs/01_data.ipynb #95f1c05e

@@ -4,7 +4,7 @@
 
 # %% ../nbs/03_models.ipynb #61f4def9
 from __future__ import annotations
-import math, time, dataclasses, warnings, logging
+import os, math, time, dataclasses, warnings, logging
 from dataclasses import dataclass, field, asdict
 from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
@@ -21,8 +21,8 @@ _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experime
 
 # %% auto #0
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'TABLE3_STUDENTS', 'SmallCNN', 'local_weights', 'create_model', 'model_mean_std',
-           'bn_layers', 'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'load_teacher',
-           'ERMTeacher', 'teacher_stage', 'train_teacher']
+           'bn_layers', 'set_bn_eval', 'TeacherConfig', 'teacher_config', 'accuracy', 'Teacher', 'data_placement',
+           'load_teacher', 'ERMTeacher', 'teacher_stage', 'train_teacher']
 
 # %% ../nbs/03_models.ipynb #06a64063
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
@@ -251,6 +251,26 @@ def _seen_data(dataset, splits, test_domain:str, size:int)->tuple:
     return ({d: pre(d, idx) for d, idx in splits.train.items()}, {d: pre(d, idx) for d, idx in splits.val.items()},
             pre(test_domain, splits.test))
 
+# %% ../nbs/03_models.ipynb #48060821
+def data_placement(nbytes:int, # size of the seen domains' preloaded training images
+                   device:torch.device, # where the teacher trains
+                   budget_gb:float|None=None # default: `$DDG_NB_DEVICE_DATA_GB`, else 4
+                  )->str:
+    """'device': the images live on the GPU and batches are drawn there (PACS, VLCS, OfficeHome); 'pinned': too large,
+    they stay in page-locked host memory so each batch's copy overlaps compute (DomainNet); 'host' on a CPU."""
+    if device.type != 'cuda': return 'host'
+    budget = float(os.environ.get('DDG_NB_DEVICE_DATA_GB', 4)) if budget_gb is None else budget_gb
+    return 'device' if nbytes <= budget*2**30 else 'pinned'
+
+# %% ../nbs/03_models.ipynb #848a72a6
+def _place(train:dict, device:torch.device):
+    "Move (or pin) each seen domain's preloaded training images as `data_placement` says."
+    where = data_placement(sum(s.images.nbytes for s in train.values()), device)
+    for s in train.values():
+        if where == 'device': s.images, s.labels = s.images.to(device), s.labels.to(device)
+        elif where == 'pinned': s.images = s.images.pin_memory()
+    return where
+
 # %% ../nbs/03_models.ipynb #0775c389
 def _sample_batch(train:dict, batch_size:int, g:torch.Generator)->tuple:
     """`batch_size` random images (with replacement) from each seen domain, concatenated: `(x uint8 [E*B,3,H,W], y
@@ -406,7 +426,7 @@ def train_teacher(dataset, # a `ddg_nb.data.MultiDomainDataset`
     if (done := _teacher_done(stage, cfg, device)) is not None: return done
     g = seed_everything(cfg.seed)
     algo = ERMTeacher(len(dataset.classes), cfg, device, require_bn)
-    train, val, test = _seen_data(dataset, splits, splits.test_domain, cfg.image_size)
+    train, val, test = _seen_data(dataset, splits, splits.test_domain, cfg.image_size); _place(train, device)
     g_aug = g if device.type == 'cpu' else torch.Generator(device).manual_seed(cfg.seed + 1)
     ck = stage.checkpoint if stage is not None else None # one atomic file, of this run
     start, history = _teacher_resume(ck, algo, g, g_aug, device)
