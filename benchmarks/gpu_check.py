@@ -89,10 +89,23 @@ def stage_fns(a, dev, amp):
         fns['student step (relabel + DSM)'] = (lambda: stu.update(xd, g), B)
         return fns, rec
 
+def macs(model, x, *args)->float:
+    "Multiply-accumulates of one forward of `model` on `x` (torch's flop counter)."
+    from torch.utils.flop_counter import FlopCounterMode
+    with FlopCounterMode(display=False) as f, torch.no_grad(): model(x, *args)
+    return f.get_total_flops()/2
+
 def check(a)->dict:
     dev = torch.device(a.device)
+    from ddg_nb.transfer import TransferNet
+    x1 = torch.randn(1, 3, a.size, a.size)
+    m_t = macs(create_model(a.teacher, K, pretrained=False, image_size=a.size).eval(), x1)
+    m_p = macs(TransferNet(E, width=32, n_residual=5), x1, torch.zeros(1, dtype=torch.long))
+    print(f'per image: teacher {m_t/1e9:.3f} GMAC, psi (32 channels, 5 residual blocks) {m_p/1e9:.3f} GMAC '
+          f'({m_p/m_t:.2f}x the teacher): a DTL step does about (1+E) + E*{m_p/m_t:.2f} = {1 + E + E*m_p/m_t:.1f}x '
+          'the work of an SRe2L step (backward costs taken proportional to forward MACs)')
     out = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu', size=a.size, batch=a.batch,
-               torch=torch.__version__, modes={})
+               torch=torch.__version__, gmac_teacher=m_t/1e9, gmac_psi=m_p/1e9, modes={})
     print(f"{out['device']}, torch {torch.__version__}, {a.size} px, batch {a.batch}, teacher {a.teacher}, "
           f"student {a.student}, {a.steps} timed steps per stage")
     for amp in modes(dev, a.amp):
