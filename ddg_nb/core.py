@@ -10,10 +10,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['AMP_MODES', 'SPEED_SETTINGS', 'get_device', 'seed_everything', 'check_amp', 'amp_dtype', 'autocast', 'grad_scaler',
-           'scaled_step', 'maybe_compile', 'atomic_write', 'save_json', 'DamagedFile', 'load_json', 'save_tensors',
-           'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions', 'without_speed',
-           'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
+__all__ = ['AMP_MODES', 'SPEED_SETTINGS', 'OPTIONAL_SETTINGS', 'get_device', 'seed_everything', 'check_amp', 'amp_dtype',
+           'autocast', 'grad_scaler', 'scaled_step', 'maybe_compile', 'atomic_write', 'save_json', 'DamagedFile',
+           'load_json', 'save_tensors', 'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions',
+           'without_speed', 'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -192,11 +192,14 @@ def versions()->dict:
 
 # %% ../nbs/00_core.ipynb #f94c3e22
 SPEED_SETTINGS = ('channels_last', 'compile') # configuration fields that change speed, not what is computed
+# fields added after 0.2.0, left out of identities at these values: what was computed before they existed keeps its
+OPTIONAL_SETTINGS = {'mixstyle': None}
 
 # %% ../nbs/00_core.ipynb #47eb9b12
 def without_speed(v):
-    "`v` with the `SPEED_SETTINGS` keys of every nested dict removed (tuples become lists)."
-    if isinstance(v, dict): return {k: without_speed(x) for k, x in v.items() if k not in SPEED_SETTINGS}
+    "`v` without the `SPEED_SETTINGS` keys of every nested dict, nor `OPTIONAL_SETTINGS` at their value (tuples: lists)."
+    if isinstance(v, dict): return {k: without_speed(x) for k, x in v.items() if k not in SPEED_SETTINGS
+                                    and not (k in OPTIONAL_SETTINGS and x == OPTIONAL_SETTINGS[k])}
     if isinstance(v, (list, tuple)): return [without_speed(x) for x in v]
     return v
 

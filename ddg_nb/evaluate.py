@@ -19,6 +19,7 @@ from .presets import preset
 from .stage import Checkpoint, tensor_fingerprint, training_faults
 from fastcore.basics import patch_to
 from .relabel import RelabelConfig, Relabeler, DomainTeachers
+from .mixstyle import add_mixstyle
 
 _logger = logging.getLogger(__name__) # records resumes; `run_experiment` sends them to the run log
 
@@ -44,6 +45,7 @@ class StudentConfig:
     seed:int=0 # initialization, batch order and views
     amp:bool|str|None=False # student, relabel teacher, psi: None/False (fp32), 'bf16' (True), 'fp16', 'auto'
     compile:bool=False # `torch.compile` the student's training forward (speed only)
+    mixstyle:dict|None=None # MixStyle in the student (`ddg_nb.mixstyle.add_mixstyle` keywords, e.g. {}); None: off
     channels_last:bool=True # the student's memory format (speed only: 1.5-3x for EfficientNet-Lite0 on CPU)
 
     def __post_init__(self):
@@ -53,6 +55,9 @@ class StudentConfig:
             if not getattr(self, k) > 0: raise ValueError(f'StudentConfig.{k} must be > 0, got {getattr(self, k)}')
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
         self.amp = check_amp(self.amp, 'StudentConfig.amp')
+        ms = self.mixstyle
+        if ms is not None and not (isinstance(ms, dict) and set(ms) <= {'p', 'alpha', 'eps'}): raise ValueError(
+            f'StudentConfig.mixstyle must be None or a dict of p, alpha, eps; got {ms!r}')
 
 # %% ../nbs/10_evaluate.ipynb #cef52357
 def student_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
@@ -116,6 +121,7 @@ class KDStudent:
                  n_classes:int, n_images:int, # K, and the images an epoch draws (for the schedule)
                  cfg:StudentConfig, rcfg:RelabelConfig, transfer:nn.Module|None, device):
         m = create_model(cfg.model, n_classes, pretrained=cfg.pretrained, image_size=cfg.image_size, require_bn=False)
+        if cfg.mixstyle is not None: add_mixstyle(m, **cfg.mixstyle)
         self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         s_norm = model_mean_std(self.model)

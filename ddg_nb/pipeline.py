@@ -22,11 +22,11 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
                              results_table, results_tables, difference_summary)
 
 # %% auto #0
-__all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'ABLATIONS', 'ExperimentConfig', 'Method', 'config_is',
-           'teacher_folder', 'method_student', 'register_method', 'get_method', 'StageContext', 'ablation_method',
-           'experiment_config', 'load_config', 'style_bank', 'trial_config', 'run_experiment', 'row_stage',
-           'job_devices', 'parse_grid', 'rank_settings', 'select_settings', 'selection_table', 'read_results',
-           'plot_results', 'dtl_run', 'save_figures']
+__all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'MIXSTYLE', 'ABLATIONS', 'ExperimentConfig', 'Method',
+           'config_is', 'teacher_folder', 'method_student', 'register_method', 'get_method', 'StageContext',
+           'ablation_method', 'experiment_config', 'load_config', 'style_bank', 'trial_config', 'run_experiment',
+           'row_stage', 'job_devices', 'parse_grid', 'rank_settings', 'select_settings', 'selection_table',
+           'read_results', 'plot_results', 'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -237,6 +237,19 @@ def _dtl(ctx): return ctx.dtl().images, None, 0
 # %% ../nbs/12_pipeline.ipynb #0b51be8f
 @register_method('dtl+dsm', 'DTL images relabelled through psi with domain style mixing (the paper)', uses=DTL_USES)
 def _dtl_dsm(ctx): r = ctx.dtl(); return r.images, r.transfer, _n_params(r.transfer)
+
+# %% ../nbs/12_pipeline.ipynb #37b1195b
+MIXSTYLE = dict(p=0.5, alpha=0.1) # MixStyle's paper values (Zhou et al. 2021), in the student (`ddg_nb.mixstyle`)
+
+# %% ../nbs/12_pipeline.ipynb #aa8014c5
+@register_method('random+mixstyle', 'the random real images, relabelled without psi, the student trained with MixStyle',
+                 student=dict(mixstyle=MIXSTYLE))
+def _random_mixstyle(ctx): return ctx.real_images(), None, 0
+
+# %% ../nbs/12_pipeline.ipynb #05ae0c28
+@register_method('dtl+mixstyle', 'DTL images relabelled without psi, the student trained with MixStyle',
+                 uses=DTL_USES, student=dict(mixstyle=MIXSTYLE))
+def _dtl_mixstyle(ctx): return ctx.dtl().images, None, 0
 
 # %% ../nbs/12_pipeline.ipynb #21e01583
 ABLATIONS = {'per-style-raw': 'Table 4 row 1: a set per seen domain, un-normalized per-domain style loss, no psi',
