@@ -13,7 +13,7 @@ from .styleshapes import load_dataset
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table',
-           'compare', 'select', 'sweep']
+           'compare', 'select', 'sweep', 'export', 'evaluate']
 
 # %% ../nbs/20_cli.ipynb #fa2321e5
 try: from fastcore.script import Param  # fastcore 1.x
@@ -353,4 +353,36 @@ def sweep(preset:str='paper', # a preset of `ddg_nb.presets.PRESETS`
     if not wait: return handles
     from ddg_nb.evaluate import results_table
     rows = collect_sweep(handles, out); print(results_table(rows)) if rows else None
+    return rows
+
+# %% ../nbs/20_cli.ipynb #44ccdaed
+@command
+@call_parse
+def export(run:str, # a DTL run's folder (holding dtl.safetensors)
+           out:str, # the folder to write (set.safetensors, images/<class>/, transferred/<domain>/<class>/)
+           dataset:str='StyleShapes', # the dataset the run distilled (for its class names)
+           data_root:str=None # folder holding the dataset folder
+          ):
+    "Write a DTL run's distilled set and psi's copies as PNG folders and safetensors."
+    from ddg_nb.sets import export_dtl
+    path = export_dtl(run, out, load_dataset(dataset, data_root).classes); print(f'wrote {path}'); return path
+
+# %% ../nbs/20_cli.ipynb #77ca8b3c
+@command
+@call_parse
+def evaluate(path:str, # a set.safetensors (or its folder), or a folder of class sub-folders of images
+             preset:str='cpu', # the protocol: the preset's teacher, relabel, student and selection
+             dataset:str=None, # override the preset's dataset
+             data_root:str=None, # folder holding the dataset folder
+             test_domains:str=None, trials:str=None, seeds:str=None, # comma-separated (default: all domains, 0, 0)
+             name:str=None, # the set's name in the table (default: its file or folder name)
+             override:Param('key=value overrides, e.g. student.epochs=100', nargs='*')=None,
+             out:str='runs' # output folder (the teachers there are reused)
+            ):
+    "Score any distilled set under the built-in rows' protocol and print its table."
+    from ddg_nb.sets import evaluate_set
+    from ddg_nb.evaluate import results_table
+    over = {k: v for k, v in dict(dataset=dataset, data_root=data_root, out=out, test_domains=_split(test_domains),
+                                  trials=_split(trials), seeds=_split(seeds)).items() if v is not None}
+    rows = evaluate_set(path, preset, name=name, **over, **_overrides(override)); print(results_table(rows))
     return rows
