@@ -25,8 +25,8 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
 __all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'MIXSTYLE', 'ABLATIONS', 'ExperimentConfig', 'Method',
            'config_is', 'teacher_folder', 'method_student', 'register_method', 'get_method', 'StageContext',
            'ablation_method', 'experiment_config', 'load_config', 'style_bank', 'trial_config', 'run_experiment',
-           'row_stage', 'job_devices', 'parse_grid', 'rank_settings', 'select_settings', 'selection_table',
-           'read_results', 'plot_results', 'dtl_run', 'save_figures']
+           'row_stage', 'job_devices', 'config_from_dict', 'parse_grid', 'rank_settings', 'select_settings',
+           'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -711,12 +711,20 @@ def _worker_init(threads:int, devices=None # a queue of device names, one taken 
     def quiet(self, *args, **kwargs): kwargs['disable'] = True; init(self, *args, **kwargs)
     tqdm.std.tqdm.__init__ = quiet
 
+# %% ../nbs/12_pipeline.ipynb #7a0141b8
+def config_from_dict(d:dict, # `asdict` of an `ExperimentConfig` (as sent to a worker process or a cluster job)
+                     **changes # fields to replace
+                    )->ExperimentConfig:
+    "The `ExperimentConfig` of a plain dict, its stage dicts made configuration classes again."
+    d = {**copy.deepcopy(d), **changes}
+    return ExperimentConfig(**{k: v for k, v in d.items() if k not in _STAGES},
+                            **{k: _STAGES[k](**v) for k, v in d.items() if k in _STAGES})
+
 # %% ../nbs/12_pipeline.ipynb #b708a140
 def _run_domain(config:dict, ds)->list:
     "A worker's job: `run_experiment` of a configuration sent as a plain dict (picklable whatever defined the classes)."
     if _WORKER_DEVICE is not None: config = dict(config, device=_WORKER_DEVICE)
-    stages = {k: _STAGES[k](**v) for k, v in config.items() if k in _STAGES}
-    return run_experiment(ExperimentConfig(**{k: v for k, v in config.items() if k not in _STAGES}, **stages), ds)
+    return run_experiment(config_from_dict(config), ds)
 
 # %% ../nbs/12_pipeline.ipynb #58d59dc7
 def _worker_identity(_=None)->tuple:
@@ -733,8 +741,8 @@ def _run_parallel(cfg:ExperimentConfig, ds, domains:list, base:Path, log)->list:
     ctx = multiprocessing.get_context('spawn') # a fresh interpreter: safe with threads, CUDA and any platform
     devices, queue = job_devices(cfg.device, jobs), ctx.Queue()
     for d in devices: queue.put(d)
-    log.info(f'{jobs} processes of {threads} thread(s) each on {", ".join(sorted(set(map(str, devices))))}; progress '
-             'is reported here, stage by stage')
+    on = ", ".join(sorted({str(d) for d in devices if d})) or get_device(None).type
+    log.info(f'{jobs} processes of {threads} thread(s) each on {on}; progress is reported here, stage by stage')
     from ddg_nb import pipeline # the installed module: workers import what they run (this may be a notebook's copy)
     with concurrent.futures.ProcessPoolExecutor(jobs, mp_context=ctx, initializer=pipeline._worker_init,
                                                 initargs=(threads, queue)) as pool:

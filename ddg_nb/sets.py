@@ -106,20 +106,14 @@ def set_method(name:str, # a short name for the set
               )->str:
     "Register `s` as a method of the results table; returns its name."
     from ddg_nb.pipeline import register_method, _n_params
-    import torch.nn.functional as F
+    from ddg_nb.evaluate import _converter # the student's: another normalization and size
     key = f"set-{name}-{tensor_fingerprint(s['images'], s['labels'], s['transfer'])[:8]}"
     order = torch.argsort(s['labels'], stable=True) # class-major, as the built-in sets
     def make(ctx):
-        x, size, same = s['images'][order], ctx.config.teacher.image_size, (tuple(s['mean']), tuple(s['std'])) == tuple(
-            tuple(float(v) for v in n) for n in ctx.norm)
+        same = (tuple(s['mean']), tuple(s['std'])) == tuple(tuple(float(v) for v in n) for n in ctx.norm)
         if s['transfer'] is not None and not same: raise ValueError(
             f"{name}: psi works in the normalization it was trained with ({s['mean']}, {s['std']}), not the teacher's")
-        if not same or x.shape[-1] != size: # to pixels, the teacher's size, the teacher's normalization
-            as4 = lambda v: torch.tensor(v, dtype=x.dtype).view(1, 3, 1, 1)
-            (m0, s0), (m1, s1) = (as4(s['mean']), as4(s['std'])), (as4(ctx.norm[0]), as4(ctx.norm[1]))
-            x = (x*s0 + m0).clamp(0, 1)
-            if x.shape[-1] != size: x = F.interpolate(x, size=(size, size), mode='bilinear', antialias=True).clamp(0, 1)
-            x = (x - m1)/s1
+        x = _converter((s['mean'], s['std']), ctx.norm, ctx.config.teacher.image_size)(s['images'][order])
         return x, s['transfer'], _n_params(s['transfer']) if s['transfer'] is not None else 0
     register_method(key, f'the distilled set {name}', uses=('dsm_p',) if s['transfer'] is not None else ())(make)
     return key

@@ -4,11 +4,11 @@
 
 # %% ../nbs/16_sweep.ipynb #1e47d224
 from __future__ import annotations
-import copy, dataclasses, time
+import dataclasses, time
 from dataclasses import dataclass, asdict, field
 from pathlib import Path
 from .core import save_json, load_json, settings_hash
-from .pipeline import ExperimentConfig, experiment_config, run_experiment, load_dataset, _write_results, _STAGES
+from .pipeline import experiment_config, config_from_dict, run_experiment, load_dataset, _write_results
 
 # %% auto #0
 __all__ = ['SweepJob', 'sweep_jobs', 'done_path', 'run_job', 'make_executor', 'submit_sweep', 'collect_sweep']
@@ -27,9 +27,7 @@ class SweepJob:
         return f'{self.dataset}-{self.test_domain}-{settings_hash(asdict(self))}'
     def configs(self)->list:
         "The `ExperimentConfig`s this job runs, one per IPC."
-        c = copy.deepcopy(self.config); top = {k: v for k, v in c.items() if k not in _STAGES}
-        return [ExperimentConfig(**top, **{k: _STAGES[k](**v) for k, v in c.items() if k in _STAGES},
-                                 test_domains=[self.test_domain], ipc=i) for i in self.ipcs]
+        return [config_from_dict(self.config, test_domains=[self.test_domain], ipc=i) for i in self.ipcs]
 
 # %% ../nbs/16_sweep.ipynb #93631d96
 def _domains(name:str, root:str|None)->list:
