@@ -318,7 +318,7 @@ def row_settings(row:dict # a result row
     # e.g. the teacher's key: rows of another teacher are another setting
     if 'inputs' in row: walk('inputs', row['inputs'])
     # one student per set unless said (rows before `students_per_set` existed); ERM's row is the teacher: any
-    if row.get('method') != 'erm': flat.setdefault('students_per_set', 1)
+    if str(row.get('method')).split('+')[0] != 'erm': flat.setdefault('students_per_set', 1) # erm, erm+mixstyle
     return flat
 
 # %% ../nbs/10_evaluate.ipynb #8ed3bbd0

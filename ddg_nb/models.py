@@ -175,6 +175,7 @@ class TeacherConfig:
     amp:bool|str|None=False # None/False (fp32), 'bf16' (True), 'fp16' (loss-scaled), 'auto' (`core.amp_dtype`)
     compile:bool=False # `torch.compile` the training forward (speed only, not in the identity)
     channels_last:bool=True # speed only (not in the identity): 1.5-3x on CPU (`benchmarks/channels_last.py`)
+    mixstyle:dict|None=None # MixStyle in training (`ddg_nb.mixstyle.add_mixstyle` keywords): the ERM + MixStyle row
 
     def __post_init__(self):
         for k in ['image_size', 'steps', 'batch_size']:
@@ -187,6 +188,9 @@ class TeacherConfig:
         if self.test_split not in ('in', 'all'): raise ValueError(
             f"TeacherConfig.test_split must be 'in' or 'all', got {self.test_split!r}")
         self.amp = check_amp(self.amp, 'TeacherConfig.amp')
+        if self.mixstyle is not None and not (isinstance(self.mixstyle, dict) and set(self.mixstyle) <= {'p', 'alpha',
+                                                                                                       'eps'}):
+            raise ValueError(f'TeacherConfig.mixstyle must be None or a dict of p, alpha, eps; got {self.mixstyle!r}')
 
 # %% ../nbs/03_models.ipynb #016d9c30
 def teacher_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
@@ -317,6 +321,7 @@ class ERMTeacher:
         from ddg_nb.data import BatchAugment, batch_test_transform
         m = create_model(cfg.model, n_classes, pretrained=cfg.pretrained, image_size=cfg.image_size,
                          require_bn=require_bn)
+        if cfg.mixstyle is not None: from ddg_nb.mixstyle import add_mixstyle; add_mixstyle(m, **cfg.mixstyle)
         self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -52,6 +52,7 @@ class ExperimentConfig:
     jobs:int=1 # test domains run at once, in separate processes sharing the CPU threads (1: one after the other)
     students_per_set:int=1 # students trained on each distilled set (seeds k, k+1000, ...): the row holds their mean
     per_domain_bn:str='train' # the student's BN for per-domain sets: 'train' (the paper) or 'frozen' (as other rows)
+    pseudo_k:int=0 # pseudo-domains of the label-free rows (`ddg_nb.pseudo`; 0: as many as the seen domains)
 
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
@@ -67,6 +68,8 @@ class ExperimentConfig:
             f"ExperimentConfig.per_domain_bn must be 'train' or 'frozen', got {self.per_domain_bn!r}")
         if self.students_per_set < 1: raise ValueError(
             f'ExperimentConfig.students_per_set must be >= 1, got {self.students_per_set}')
+        if self.pseudo_k < 0: raise ValueError(
+            f'ExperimentConfig.pseudo_k must be >= 1 (or 0: as many as the seen domains), got {self.pseudo_k}')
         unknown = [m for m in self.methods if m not in METHODS]
         if unknown: raise ValueError(f'unknown method(s) {unknown}; known: {", ".join(METHODS)}')
         self.dtl = dataclasses.replace(self.dtl, ipc=self.ipc)
@@ -83,6 +86,7 @@ class Method:
     domain_teachers:bool=False # a set per seen domain by its own teacher, class-major `[K, E, ipc]`
     same_as:str|None=None # another method whose row this one is (same images, psi and relabel): copied, not retrained
     uses:tuple=() # config keys its row uses beyond teacher, relabel, student, IPC (`baselines.rded`)
+    quality:bool=True # a row with psi records psi's `transfer_quality` (False: its psi is not this seed's DTL psi)
 
 # %% ../nbs/12_pipeline.ipynb #457e155a
 METHODS = {}
@@ -126,12 +130,12 @@ def method_student(cfg, # the `ExperimentConfig`
 
 # %% ../nbs/12_pipeline.ipynb #61e3fc5d
 def register_method(name:str, description:str='', same_as:str|None=None, uses:tuple=(), student:dict|None=None,
-                    domain_teachers:bool=False, **relabel):
+                    domain_teachers:bool=False, quality:bool=True, **relabel):
     """Decorator: register `make(ctx)` as method `name` (replaces an entry of the same name); `student` and
     `relabel`: the `StudentConfig` and `RelabelConfig` fields its row sets."""
     def deco(f):
         METHODS[name] = Method(name, f, description, relabel, dict(student or {}), domain_teachers, same_as,
-                               tuple(uses))
+                               tuple(uses), quality)
         return f
     return deco
 
@@ -155,6 +159,7 @@ class StageContext:
     log:logging.Logger
     trial:int=0 # DomainBed's trial seed (the splits and the teacher)
     _dtl:dict=field(default_factory=dict)
+    notes:dict=field(default_factory=dict) # what a method's `make` adds to its row (reset for each row)
     @property
     def norm(self)->tuple: return model_mean_std(self.teacher.model)
     @property
@@ -250,6 +255,40 @@ def _random_mixstyle(ctx): return ctx.real_images(), None, 0
 @register_method('dtl+mixstyle', 'DTL images relabelled without psi, the student trained with MixStyle',
                  uses=DTL_USES, student=dict(mixstyle=MIXSTYLE))
 def _dtl_mixstyle(ctx): return ctx.dtl().images, None, 0
+
+# %% ../nbs/12_pipeline.ipynb #ddf32251
+register_method('erm+mixstyle', 'ERM on all real training images of the seen domains, trained with MixStyle',
+                student=dict(mixstyle=MIXSTYLE))(None)
+
+# %% ../nbs/12_pipeline.ipynb #694bc508
+@patch_to(StageContext)
+def pseudo_domains(self, k:int=0 # clusters (0: `pseudo_k`, and if that is 0, as many as the seen domains)
+                  )->dict:
+    """This seed's pseudo-domains of the seen training images (`ddg_nb.pseudo`: k-means of their style statistics),
+    made once: `{'styles': the clusters' style bank, 'table': how they match the domains, 'labels': [N]}`."""
+    from ddg_nb.pseudo import pseudo_domains
+    k, size = k or self.config.pseudo_k or len(self.splits.train), self.config.teacher.image_size
+    want = dict(k=k, seed=self.seed, seen_domains=list(self.splits.train), image_size=size)
+    stage = Stage('pseudo_domains', keyed_folder(self.folder.parent/'pseudo-domains', want, f'k{k}'), want,
+                  inputs=dict(teacher=self.teacher.key))
+    t, rec, _ = stage.read()
+    if t is None:
+        data = {d: self.dataset.subset(d, idx, transform=test_transform(size, *self.norm), preload=size)
+                for d, idx in self.splits.train.items()}
+        r = pseudo_domains(self.teacher.model, data, k, seed=self.seed, amp=self.config.teacher.amp)
+        t, meta = style_tensors(r.styles); t['labels'] = r.labels
+        rec = dict(meta, table=r.table); stage.save(t, rec)
+        self.log.info(f"{self.where}: {k} pseudo-domains, NMI {r.table['nmi']:.2f} with the seen domains")
+    return dict(styles=styles_from_tensors(t, rec['domains'], rec['n_layers']), table=rec['table'], labels=t['labels'])
+
+# %% ../nbs/12_pipeline.ipynb #e0a47b7a
+@register_method('dtl+dsm/label-free', 'DTL + DSM without domain labels: the style bank of k-means pseudo-domains',
+                 uses=DTL_USES + ('pseudo_k',), quality=False)
+def _dtl_dsm_label_free(ctx):
+    p = ctx.pseudo_domains(); k = len(p['styles'])
+    r = ctx.dtl(p['styles'], folder=f'dtl-label-free/k{k}')
+    ctx.notes['pseudo_domains'] = dict(k=k, **p['table']) # the row says how its clusters matched the domains
+    return r.images, r.transfer, _n_params(r.transfer)
 
 # %% ../nbs/12_pipeline.ipynb #21e01583
 ABLATIONS = {'per-style-raw': 'Table 4 row 1: a set per seen domain, un-normalized per-domain style loss, no psi',
@@ -517,12 +556,16 @@ def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     return styles
 
 # %% ../nbs/12_pipeline.ipynb #b8cfab85
-def _erm_row(ctx:StageContext, cfg:ExperimentConfig)->dict:
-    "The ERM reference: the teacher itself when the student has its architecture, else ERM with the student's."
+def _erm_row(ctx:StageContext, cfg:ExperimentConfig, method:Method|None=None)->dict:
+    """The ERM reference: the teacher itself when the student has its architecture, else ERM with the student's; with
+    `method`'s MixStyle (`erm+mixstyle`) always trained, from the teacher's seed."""
     s, t = cfg.student, cfg.teacher
-    if (s.model, s.pretrained, s.image_size) == (t.model, t.pretrained, t.image_size): teacher = ctx.teacher
+    ms = method.student.get('mixstyle') if method is not None else None
+    same = (s.model, s.pretrained, s.image_size) == (t.model, t.pretrained, t.image_size)
+    if ms is None and same: teacher = ctx.teacher
     else:
-        erm = dataclasses.replace(t, model=s.model, pretrained=s.pretrained, image_size=s.image_size, seed=ctx.seed)
+        erm = dataclasses.replace(t, model=s.model, pretrained=s.pretrained, image_size=s.image_size,
+                                  seed=ctx.seed if ms is None else t.seed + ctx.seed, mixstyle=ms)
         # any IPC
         out = keyed_folder(ctx.folder.parent/'erm', asdict(erm), erm.model) # one per student architecture
         adopt(ctx.folder.parent/'erm', out, ('teacher.safetensors',), config_is(erm))
@@ -557,7 +600,7 @@ def _student(ctx:StageContext, cfg:ExperimentConfig, method:Method, images, tran
 
 # %% ../nbs/12_pipeline.ipynb #ca64590a
 def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
-    t0 = time.time()
+    t0, ctx.notes = time.time(), {}
     images, transfer, extra = method.make(ctx)
     t_make = time.time() - t0
     relabeller = _relabel_teacher(ctx, method)
@@ -570,8 +613,8 @@ def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict,
                seconds=dict(distill=t_make, student=sum(r.train_seconds for r in res)))
     if len(res) > 1: row['students'] = [dict(seed=ctx.seed + 1000*j, test_acc=r.test_acc, val_acc=r.val_acc,
                                              selected_epoch=r.selected_epoch) for j, r in enumerate(res)]
-    if transfer is not None: row['transfer_quality'] = ctx.transfer_quality() # psi is this seed's DTL psi
-    return row
+    if transfer is not None and method.quality: row['transfer_quality'] = ctx.transfer_quality() # this seed's DTL psi
+    return {**row, **ctx.notes}
 
 # %% ../nbs/12_pipeline.ipynb #acedb948
 def _setting(d:dict, key:str):
@@ -589,7 +632,7 @@ def _row_want(cfg:ExperimentConfig, method:str, test_domain:str, seed:int, trial
                 student={**d['student'], **method_student(cfg, m)},
                 ipc=cfg.ipc)
     keep.update({k: _setting(d, k) for k in m.uses})
-    if cfg.students_per_set > 1 and method != 'erm': keep['students_per_set'] = cfg.students_per_set # 1: as before
+    if cfg.students_per_set > 1 and m.make is not None: keep['students_per_set'] = cfg.students_per_set # 1: as before
     return dict(method=method, dataset=None, test_domain=test_domain, trial=trial, seed=seed, config=keep)
 
 # %% ../nbs/12_pipeline.ipynb #7dd84d18
@@ -652,7 +695,7 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
 # %% ../nbs/12_pipeline.ipynb #9f647345
 def _figure_inputs(ctx:StageContext):
     "Remake the DTL run the figures show if its artifact was deleted or damaged while the rows that used it were kept."
-    uses_dtl = any(m != 'erm' and set(DTL_USES) <= set(get_method(m).uses) for m in ctx.config.methods)
+    uses_dtl = any(set(DTL_USES) <= set(get_method(m).uses) for m in ctx.config.methods)
     if uses_dtl and ctx.dtl_folder().is_dir(): ctx.dtl() # loaded when done: cheap
 
 # %% ../nbs/12_pipeline.ipynb #7436d813
@@ -674,12 +717,13 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
         ctx.log.info(f'{ctx.where} {m}: done before, unseen {row["test_acc"]:.3f}')
         return row
     if stage.path.exists(): ctx.log.info(f'{ctx.where} {m}: {why}')
-    t0, method, want = time.time(), (None if m == 'erm' else get_method(m)), dict(stage.settings, inputs=stage.inputs)
+    t0, method, want = time.time(), get_method(m), dict(stage.settings, inputs=stage.inputs)
     # the same images, psi and relabel as another row: its student, not a second one
-    if method is not None and method.same_as:
+    if method.same_as:
         row = {**_row(ctx, method.same_as, val, test), **want, 'same_as': method.same_as}
     else:
-        row = {**want, **(_erm_row(ctx, cfg) if m == 'erm' else _method_row(ctx, cfg, method, val, test, stage.folder)),
+        row = {**want, **(_erm_row(ctx, cfg, method) if method.make is None else
+                      _method_row(ctx, cfg, method, val, test, stage.folder)),
                'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
     stage.save({}, row)
     ctx.log.info(
@@ -761,7 +805,8 @@ def _domain_stages(cfg:ExperimentConfig, ds, d:str, folder:Path, log)->tuple:
     method)."""
     # too few images: refused here
     splits = domainbed_splits(ds, d, cfg.teacher.holdout_fraction, cfg.teacher.split_seed, cfg.teacher.test_split)
-    if any(m != 'erm' for m in cfg.methods): check_ipc(ds, splits, cfg.ipc) # before the teacher trains
+    if any(get_method(m).make is not None for m in cfg.methods): # a set is distilled: check before the teacher trains
+        check_ipc(ds, splits, cfg.ipc)
     t0 = time.time()
     log.info(f'{d}: teacher ({cfg.teacher.model}, {cfg.teacher.steps} steps; loaded if done before)')
     tdir = teacher_folder(folder, cfg.teacher)
