@@ -193,7 +193,7 @@ def versions()->dict:
 # %% ../nbs/00_core.ipynb #f94c3e22
 SPEED_SETTINGS = ('channels_last', 'compile') # configuration fields that change speed, not what is computed
 # fields added after 0.2.0, left out of identities at these values: what was computed before they existed keeps its
-OPTIONAL_SETTINGS = {'mixstyle': None}
+OPTIONAL_SETTINGS = {'mixstyle': None, 'snapshots': 0}
 
 # %% ../nbs/00_core.ipynb #47eb9b12
 def without_speed(v):

@@ -23,8 +23,8 @@ _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experime
 
 # %% auto #0
 __all__ = ['DTLConfig', 'Visit', 'visit_schedule', 'roll_jitter', 'pixel_bounds', 'stack_styles', 'segment_styles',
-           'dtl_step_losses', 'DTLResult', 'to_pixels', 'save_grid', 'dtl_stage', 'save_dtl', 'load_dtl', 'cosine_lr',
-           'DTL', 'train_dtl', 'sample_real_images', 'transfer_quality', 'quality_line']
+           'dtl_step_losses', 'DTLResult', 'snapshot_visits', 'to_pixels', 'save_grid', 'dtl_stage', 'save_dtl',
+           'load_dtl', 'cosine_lr', 'DTL', 'train_dtl', 'sample_real_images', 'transfer_quality', 'quality_line']
 
 # %% ../nbs/07_dtl.ipynb #4340eb81
 @dataclass
@@ -56,10 +56,13 @@ class DTLConfig:
     amp:bool|str|None=False # teacher and psi: None/False (fp32), 'bf16' (True), 'fp16', 'auto' (`core.amp_dtype`)
     compile:bool=False # `torch.compile` psi (speed only; the teacher carries the style hooks and is not compiled)
     channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
+    snapshots:int=0 # frames of S and psi's copies kept at evenly spaced visits, start and end included (0: none)
 
     def __post_init__(self):
         for k in ['ipc', 'batch_size', 'iterations', 'steps_per_visit', 'log_every', 'transfer_width']:
             if getattr(self, k) < 1: raise ValueError(f'DTLConfig.{k} must be >= 1, got {getattr(self, k)}')
+        if self.snapshots == 1 or self.snapshots < 0: raise ValueError(
+            f'DTLConfig.snapshots must be 0 or >= 2 (the start and the end), got {self.snapshots}')
         for k in ['alpha_ce', 'beta_ce', 'alpha_style', 'beta_per_style', 'jitter', 'transfer_residual']:
             if getattr(self, k) < 0: raise ValueError(f'DTLConfig.{k} must be >= 0, got {getattr(self, k)}')
         for k in ['lr_images', 'lr_transfer', 'lr_theta']:
@@ -190,6 +193,7 @@ class DTLResult:
     mean:tuple # the teacher's input normalization
     std:tuple
     inputs:dict|None=None # fingerprints of the teacher, the style bank and the initial images it was computed from
+    snapshots:dict|None=None # `config.snapshots` frames: {'step': [T], 'S': uint8 [T,N,3,H,W], 'copies': [T,E,N,3,H,W]}
     @property
     def thetas(self)->torch.Tensor: return self.transfer.thetas()
     @torch.no_grad()
@@ -202,6 +206,41 @@ class DTLResult:
         psi = self.transfer.eval()
         return psi(self.images.to(next(psi.parameters()).device), e)
 
+# %% ../nbs/07_dtl.ipynb #dedc3458
+def snapshot_visits(n:int, # frames (`DTLConfig.snapshots`): 0, or >= 2 with the start and the end
+                    n_visits:int)->set:
+    "Indices of the visits after which a frame is taken (the start, before visit 0, is taken besides)."
+    return {round(i*n_visits/(n - 1)) - 1 for i in range(1, n)} if n else set()
+
+# %% ../nbs/07_dtl.ipynb #026c1052
+@torch.no_grad()
+def _snapshot(algo, S:torch.Tensor, step:int)->dict:
+    "A frame: `S` and psi's copies of it in each seen style, as uint8 pixels on the CPU."
+    px = lambda x: (to_pixels(x.float(), algo.mean, algo.std)*255).round().to(torch.uint8).cpu()
+    frame = dict(step=step, S=px(S), copies=None)
+    if algo.cfg.transfer:
+        psi, was = algo.transfer, algo.transfer.training
+        psi.eval()
+        frame['copies'] = torch.stack([px(torch.cat([psi(x, e) for x in S.split(128)])) for e in range(psi.n_domains)])
+        psi.train(was)
+    return frame
+
+# %% ../nbs/07_dtl.ipynb #f8da2cac
+def _stack_snapshots(frames:list)->dict:
+    "Frames as `{'step': [T], 'S': [T,N,3,H,W], 'copies': [T,E,N,3,H,W] or None}` ({} without frames)."
+    if not frames: return {}
+    copies = None if frames[0]['copies'] is None else torch.stack([f['copies'] for f in frames])
+    return dict(step=[f['step'] for f in frames], S=torch.stack([f['S'] for f in frames]), copies=copies)
+
+# %% ../nbs/07_dtl.ipynb #9ffeb250
+def _unstack_snapshots(t:dict, steps:list, stacked:bool=False):
+    "The frames saved as `snap.*` tensors: a list of frames, or (`stacked`) the stacked dict (None without frames)."
+    if not steps: return None if stacked else []
+    d = dict(step=list(steps), S=t['snap.S'], copies=t.get('snap.copies'))
+    if stacked: return d
+    return [dict(step=s, S=d['S'][j], copies=None if d['copies'] is None else d['copies'][j])
+            for j, s in enumerate(steps)]
+
 # %% ../nbs/07_dtl.ipynb #f8def05f
 def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict):
     "Write the state of `algo` (a `DTL`) after `visit` as one checkpoint unit."
@@ -211,7 +250,10 @@ def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict)
     ot, og = optimizer_state_tensors(algo.opt_psi, 'optpsi'); t.update(ot)
     t.update({f'psi.{k}': v for k, v in algo.transfer.state_dict().items()})
     t['rng.torch'] = torch.get_rng_state(); t['rng.g'] = g.get_state()
-    ck.save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og, scaler=algo.scaler.state_dict()))
+    snaps = _stack_snapshots(algo.snaps)
+    if snaps: t.update({f'snap.{k}': v for k, v in snaps.items() if k != 'step'})
+    ck.save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og, scaler=algo.scaler.state_dict(),
+                    snap_steps=snaps['step'] if snaps else []))
 
 # %% ../nbs/07_dtl.ipynb #d26746c2
 def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
@@ -227,6 +269,7 @@ def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
         algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
         torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
         if st.get('scaler'): algo.scaler.load_state_dict(st['scaler']) # fp16's loss scale
+        algo.snaps = _unstack_snapshots(t, st.get('snap_steps', []))
         _logger.info(f'DTL: resumed after visit {st["visit"]} from {ck.path}'); return st['visit'] + 1, st['history']
     except (KeyError, RuntimeError, IndexError) as e: warnings.warn(
         f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
@@ -275,7 +318,10 @@ def save_dtl(result:DTLResult, # a finished run
     psi = {f'psi.{k}': v for k, v in result.transfer.state_dict().items()} if result.transfer is not None else {}
     record = dict({k: v for k, v in meta.items() if k != 'inputs'}, mean=list(result.mean), std=list(result.std),
                   history=result.history, inputs=meta['inputs'], versions=versions())
-    dtl_stage(out, meta).save({'images': result.images, 'labels': result.labels, **psi}, record)
+    snaps = result.snapshots or {}
+    record['snapshot_steps'] = list(snaps.get('step', []))
+    extra = {f'snap.{k}': v for k, v in snaps.items() if k != 'step' and v is not None}
+    dtl_stage(out, meta).save({'images': result.images, 'labels': result.labels, **psi, **extra}, record)
     _save_grids(result, out)
 
 # %% ../nbs/07_dtl.ipynb #91e87efa
@@ -302,7 +348,7 @@ def _dtl_result(path:Path, t:dict, rec:dict, device)->DTLResult:
             f'{path}: psi does not fit its record ({e}); delete it to recompute') from e
         transfer.eval()
     return DTLResult(t['images'], t['labels'], transfer, rec['domains'], rec['history'], cfg, tuple(rec['mean']),
-                     tuple(rec['std']), rec.get('inputs'))
+                     tuple(rec['std']), rec.get('inputs'), _unstack_snapshots(t, rec.get('snapshot_steps', []), True))
 
 # %% ../nbs/07_dtl.ipynb #1f6444d7
 def load_dtl(out_dir:str|Path, # a folder written by `save_dtl` (or `train_dtl`)
@@ -372,6 +418,7 @@ class DTL:
         self.total_steps = sum(v.steps for v in schedule)
         self.scaler = grad_scaler(cfg.amp, device, init_scale=1., growth_interval=100) # losses ~1e3: see `grad_scaler`
         self.psi_forward = maybe_compile(self.transfer, cfg.compile)
+        self.snaps = [] # `cfg.snapshots` frames so far (`_snapshot`)
 
 # %% ../nbs/07_dtl.ipynb #59df9286
 @patch_to(DTL)
@@ -448,7 +495,7 @@ def _finished_result(algo:DTL, images:torch.Tensor, labels:torch.Tensor, styles:
     "The finished run as a `DTLResult` (psi in eval mode, or None without one), saved to `out_dir` if given."
     cfg = algo.cfg
     result = DTLResult(images, labels, algo.transfer.eval() if cfg.transfer else None, list(styles), history, cfg,
-                       algo.mean, algo.std, meta['inputs'])
+                       algo.mean, algo.std, meta['inputs'], _stack_snapshots(getattr(algo, 'snaps', [])) or None)
     if out_dir is not None: save_dtl(result, out_dir)
     return result
 
@@ -479,12 +526,15 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
     if stage is not None and (done := _load_done(stage, device)) is not None: return done
     ck = stage.checkpoint if stage is not None else None
     start, step, history = _dtl_resume(ck, algo, schedule, g, device)
+    frames = snapshot_visits(cfg.snapshots, len(schedule))
+    if start == 0 and cfg.snapshots: algo.snaps = [_snapshot(algo, _assemble(algo.S, schedule, images), 0)]
     bar = tqdm(total=algo.total_steps, initial=step, desc='DTL', disable=not progress)
     try:
         with _frozen(teacher), StyleRecorder(teacher) as rec:
             for v in schedule[start:]:
                 step, total = _run_visit(algo, v, labels[v.images].to(device), step, g, rec, history)
                 _check_finite(algo, total, step, v, ck)
+                if v.index in frames: algo.snaps.append(_snapshot(algo, _assemble(algo.S, schedule, images), step))
                 bar.update(v.steps); bar.set_postfix(loss=f'{total.item():.3f}')
                 if ck is not None: _save_state(ck, algo, g, v.index, history)
                 for cb in callbacks: cb(v, _assemble(algo.S, schedule, images), history)

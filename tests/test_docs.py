@@ -1,6 +1,6 @@
 """The docs site: build it from the notebooks without Quarto (`tools/build_docs.py`, every notebook executed, slow/gpu
 cells skipped) and check every page in headless Chromium (`tools/check_docs.py`): images load, internal links and
-anchors resolve, no request leaves 127.0.0.1, no console error, KaTeX typesets, the λ scrubbers react to the slider.
+anchors resolve, no request leaves 127.0.0.1, no console error, KaTeX typesets, the λ scrubbers react to the slider, every explorer control changes what it drives.
 
 Marked `docs` (about 5 minutes on one core): `pytest -m "not docs"` deselects it. Needs Debian's `chromium` and the
 `playwright` package (`.ci/run` installs both); where either is missing it is skipped, except in CI, where it fails."""
@@ -18,10 +18,10 @@ def test_docs_site(tmp_path):
     import build_docs, check_docs
     rec = build_docs.build(tmp_path/'site', jobs=1)
     print(f'docs built in {rec["seconds"]} s')
-    want = {'index.html', 'widgets.html', 'tutorials/quickstart.html', 'tutorials/pacs.html'}
+    want = {'index.html', 'widgets.html', 'explorers.html', 'tutorials/quickstart.html', 'tutorials/pacs.html'}
     assert want <= set(rec['pages']), f'missing pages: {want - set(rec["pages"])}'
     if os.environ.get('CI'): assert rec['katex'], 'KaTeX not found: apt-get install libjs-katex'
-    rep = check_docs.check_site(tmp_path/'site', tmp_path/'shots', min_scrubbers=2)
+    rep = check_docs.check_site(tmp_path/'site', tmp_path/'shots', min_scrubbers=2, min_controls=6) # the explorers: steps (3), results (3)
     assert not rep['failures'], '\n'.join(rep['failures'])
 
 def test_quarto_points_at_existing_files():

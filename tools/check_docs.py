@@ -5,7 +5,9 @@ playwright, using the system's Chromium (Debian: `apt-get install chromium`; pla
 used). Fails on: an image that does not load, an internal link to a missing page or anchor, any request to a host other
 than 127.0.0.1 (such requests are also blocked), a failed or 4xx/5xx request, a console error or uncaught exception, a
 KaTeX error, and a scrubber (`ddg_nb.widgets.scrubber_html`) whose `#<prefix>-image` src does not change when its
-`#<prefix>-lambda` slider is moved with the keyboard. Saves a screenshot of every page (and of every scrubber before
+`#<prefix>-lambda` slider is moved with the keyboard, and an explorer control (`data-ddg-drives="<id>"`,
+`ddg_nb.explorers`) whose target does not change when it is moved (a range with the keyboard, a select to its other
+options). Saves a screenshot of every page (and of every scrubber before
 and after the move) in the shots folder. Prints one line per page and exits non-zero on any failure.
 """
 from __future__ import annotations
@@ -45,7 +47,9 @@ _PAGE_INFO = """() => ({
   links: [...document.querySelectorAll('a[href]')].map(a => a.href),
   katex: document.querySelectorAll('.katex').length,
   katexErrors: [...document.querySelectorAll('.katex-error')].map(e => e.textContent.slice(0, 80)),
-  scrubbers: [...document.querySelectorAll('input[type=range][id$="-lambda"]')].map(e => e.id.slice(0, -'-lambda'.length))
+  scrubbers: [...document.querySelectorAll('input[type=range][id$="-lambda"]')].map(e => e.id.slice(0, -'-lambda'.length)),
+  controls: [...document.querySelectorAll('[data-ddg-drives]')].map(e => ({id: e.id, target: e.dataset.ddgDrives,
+    tag: e.tagName.toLowerCase(), options: e.tagName === 'SELECT' ? [...e.options].map(o => o.value) : []}))
 })"""
 
 # true once every <img> has finished (loaded or failed); a page's images may be lazy, so they are made eager first
@@ -64,7 +68,27 @@ def _watch(page, errs:list):
     page.on('console', lambda msg: errs.append(f'console {msg.type}: {msg.text[:200]}') if msg.type == 'error' else None)
     page.on('pageerror', lambda exc: errs.append(f'uncaught exception: {str(exc)[:200]}'))
 
-def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, width:int=1280, height:int=900)->dict:
+def _state(page, target:str)->str:
+    "What the element `target` shows: an image's src, else its HTML."
+    return page.evaluate("id => { const e = document.getElementById(id); return e ? (e.tagName === 'IMG' ? e.src : "
+                         "e.innerHTML) : null; }", target)
+
+def _check_control(page, c:dict)->str|None:
+    """Move the explorer control `c` (a range: End, Home; a select: its other options, at most three) and return an
+    error unless its `data-ddg-drives` target changed."""
+    el = page.locator(f"#{c['id']}")
+    if _state(page, c['target']) is None: return f"control #{c['id']}: no #{c['target']}"
+    el.scroll_into_view_if_needed(); states = [_state(page, c['target'])]
+    if c['tag'] == 'select':
+        first = el.input_value()
+        for v in [o for o in c['options'] if o != first][:3]: el.select_option(v); states.append(_state(page, c['target']))
+        el.select_option(first)
+    else:
+        for key in ('End', 'Home'): el.focus(); el.press(key); states.append(_state(page, c['target']))
+    if len(set(states)) < 2: return f"control #{c['id']}: #{c['target']} did not change when it moved"
+
+def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, width:int=1280, height:int=900,
+               min_controls:int=0)->dict:
     "Open every page of `site`; returns a report with `failures` (a list of strings) and per-page details."
     from playwright.sync_api import sync_playwright, TimeoutError as PlaywrightTimeout
     site = Path(site).resolve()
@@ -75,7 +99,7 @@ def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, wid
     exe = shutil.which('chromium') or shutil.which('chromium-browser')
     if exe is None: raise SystemExit('no system chromium on PATH (Debian: apt-get install -y chromium)')
     httpd, base = serve(site)
-    failures, report, n_scrubbers = [], {}, 0
+    failures, report, n_scrubbers, n_controls = [], {}, 0, 0
     try:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=exe, headless=True, args=['--no-sandbox'])
@@ -128,26 +152,31 @@ def check_site(site:str|Path, shots:str|Path|None=None, min_scrubbers:int=1, wid
                     value = slider.input_value()
                     if len(set(srcs)) < 3: errs.append(f'scrubber {p}: #{p}-image src did not change when #{p}-lambda moved (distinct srcs: {len(set(srcs))} of 3)')
                     moved.append(dict(prefix=p, distinct_srcs=len(set(srcs)), final_lambda=value))
+                for c in info['controls']: # the explorers' controls (`ddg_nb.explorers`)
+                    n_controls += 1
+                    if err := _check_control(page, c): errs.append(err)
                 report[name] = dict(images=len(info['images']), internal_links=n_internal, math=info['katex'],
-                                    scrubbers=moved, errors=errs, screenshot=str(shot))
+                                    scrubbers=moved, controls=len(info['controls']), errors=errs, screenshot=str(shot))
                 failures += [f'{name}: {e}' for e in errs]
                 print(f'{"FAIL" if errs else "ok  "} {name:28s} {len(info["images"]):3d} images, {n_internal:3d} internal links, '
-                      f'{info["katex"]:3d} math, {len(moved)} scrubber(s)' + ''.join(f'\n     {e}' for e in errs), flush=True)
+                      f'{info["katex"]:3d} math, {len(moved)} scrubber(s), {len(info["controls"])} control(s)' + ''.join(f'\n     {e}' for e in errs), flush=True)
                 page.close()
             browser.close()
     finally:
         httpd.shutdown(); httpd.server_close()
     if n_scrubbers < min_scrubbers: failures.append(f'expected at least {min_scrubbers} scrubber(s) in the site, found {n_scrubbers}')
-    return dict(failures=failures, pages=report, shots=str(shots), scrubbers=n_scrubbers)
+    if n_controls < min_controls: failures.append(f'expected at least {min_controls} explorer control(s), found {n_controls}')
+    return dict(failures=failures, pages=report, shots=str(shots), scrubbers=n_scrubbers, controls=n_controls)
 
 @call_parse
 def main(site:str, # the built site folder (tools/build_docs.py --out)
          shots:str=None, # screenshot folder (default: <site>_shots next to the site)
-         min_scrubbers:int=1): # fail when the site has fewer scrubbers
+         min_scrubbers:int=1, # fail when the site has fewer scrubbers
+         min_controls:int=0): # fail when the site has fewer explorer controls
     "Open every page of a built docs site in headless Chromium and fail on anything broken."
-    rep = check_site(site, shots, min_scrubbers)
+    rep = check_site(site, shots, min_scrubbers, min_controls=min_controls)
     (Path(rep['shots'])/'report.json').write_text(json.dumps(rep, indent=1))
     bad = sum(bool(p['errors']) for p in rep['pages'].values())
-    print(f'{len(rep["pages"]) - bad} pages passed, {bad} failed ({rep["scrubbers"]} scrubber(s)); screenshots in {rep["shots"]}')
+    print(f'{len(rep["pages"]) - bad} pages passed, {bad} failed ({rep["scrubbers"]} scrubber(s), {rep["controls"]} explorer control(s)); screenshots in {rep["shots"]}')
     for f in rep['failures']: print('FAILED', f)
     if rep['failures']: sys.exit(1)
