@@ -15,9 +15,10 @@ class MixStyle(nn.Module):
     "MixStyle: in training, with probability `p` per batch, each image's channel statistics mixed with another's."
     def __init__(self, p:float=0.5, # probability of mixing a batch
                  alpha:float=0.1, # lambda ~ Beta(alpha, alpha)
-                 eps:float=1e-6): # added to the variance
-        super().__init__(); self.p, self.alpha, self.eps = p, alpha, eps
-    def extra_repr(self): return f"p={self.p}, alpha={self.alpha}, eps={self.eps}"
+                 eps:float=1e-6, # added to the variance
+                 min_size:int=0): # maps smaller than this on a side pass unmixed (0: every map is mixed)
+        super().__init__(); self.p, self.alpha, self.eps, self.min_size = p, alpha, eps, min_size
+    def extra_repr(self): return f"p={self.p}, alpha={self.alpha}, eps={self.eps}, min_size={self.min_size}"
 
 # %% ../nbs/18_mixstyle.ipynb #02dc5e06
 def mix_statistics(x:torch.Tensor, # feature maps [B,C,H,W]
@@ -35,7 +36,7 @@ def mix_statistics(x:torch.Tensor, # feature maps [B,C,H,W]
 def _mixstyle_forward(self:MixStyle, x:torch.Tensor)->torch.Tensor:
     "Mix a batch (training, with probability `p`), else pass it through; draws from torch's global generator."
     if x.ndim != 4: raise ValueError(f'MixStyle mixes the channel statistics of feature maps [B,C,H,W]; got {list(x.shape)}')
-    if not self.training or len(x) < 2 or torch.rand(()) > self.p: return x
+    if not self.training or len(x) < 2 or min(x.shape[-2:]) < self.min_size or torch.rand(()) > self.p: return x
     return mix_statistics(x, _sample_beta(len(x), self.alpha, device=x.device), torch.randperm(len(x)).to(x.device),
                           self.eps)
 MixStyle.forward = _mixstyle_forward
@@ -53,10 +54,11 @@ def mixstyle_sites(model:nn.Module)->list:
 
 # %% ../nbs/18_mixstyle.ipynb #6890dd07
 def add_mixstyle(model:nn.Module, # a student (timm or `SmallCNN`)
-                 p:float=0.5, alpha:float=0.1, eps:float=1e-6 # `MixStyle`'s settings (the paper's)
+                 p:float=0.5, alpha:float=0.1, eps:float=1e-6, # `MixStyle`'s settings (the paper's)
+                 min_size:int=0 # maps smaller than this on a side pass unmixed (at 32 px the stride-16 maps are 2x2)
                 )->nn.Module:
     "`model` with MixStyle after `mixstyle_sites(model)` (in place); returns `model`."
-    ms = MixStyle(p, alpha, eps)
+    ms = MixStyle(p, alpha, eps, min_size)
     object.__setattr__(model, 'mixstyle', ms) # not a sub-module: a `Sequential` would run it as a layer
     for name in mixstyle_sites(model): # it follows the hooked module's train/eval mode
         model.get_submodule(name).register_forward_hook(lambda mod, args, out: ms.train(mod.training)(out))

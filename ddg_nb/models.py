@@ -188,9 +188,9 @@ class TeacherConfig:
         if self.test_split not in ('in', 'all'): raise ValueError(
             f"TeacherConfig.test_split must be 'in' or 'all', got {self.test_split!r}")
         self.amp = check_amp(self.amp, 'TeacherConfig.amp')
-        if self.mixstyle is not None and not (isinstance(self.mixstyle, dict) and set(self.mixstyle) <= {'p', 'alpha',
-                                                                                                       'eps'}):
-            raise ValueError(f'TeacherConfig.mixstyle must be None or a dict of p, alpha, eps; got {self.mixstyle!r}')
+        if self.mixstyle is not None and not (isinstance(self.mixstyle, dict) and set(self.mixstyle) <= {
+                'p', 'alpha', 'eps', 'min_size'}): raise ValueError(
+            f'TeacherConfig.mixstyle must be None or a dict of p, alpha, eps, min_size; got {self.mixstyle!r}')
 
 # %% ../nbs/03_models.ipynb #016d9c30
 def teacher_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
