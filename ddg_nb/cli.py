@@ -13,7 +13,7 @@ from .styleshapes import load_dataset
 
 # %% auto #0
 __all__ = ['COMMANDS', 'command', 'ddg', 'main', 'styleshapes', 'teacher_table', 'squeeze', 'run', 'demo', 'bench', 'table',
-           'compare', 'select', 'sweep', 'export', 'evaluate']
+           'compare', 'select', 'sweep', 'export', 'evaluate', 'explore']
 
 # %% ../nbs/20_cli.ipynb #fa2321e5
 try: from fastcore.script import Param  # fastcore 1.x
@@ -386,3 +386,27 @@ def evaluate(path:str, # a set.safetensors (or its folder), or a folder of class
                                   trials=_split(trials), seeds=_split(seeds)).items() if v is not None}
     rows = evaluate_set(path, preset, name=name, **over, **_overrides(override)); print(results_table(rows))
     return rows
+
+# %% ../nbs/20_cli.ipynb #8a66159b
+@command
+@call_parse
+def explore(results:str, # a results.jsonl or a run folder searched for them (rows of one setting)
+            out:str='explore.html', # the page to write
+            dtl:str=None, # a DTL run's folder: its set beside the rows built on DTL, its frames (if any) scrubbed
+            a:str=None, b:str=None, # the methods compared first (default: the last and the second)
+            metric:str='test_acc' # 'test_acc' or 'val_acc' (seen-domain validation)
+           ):
+    "Write a self-contained page: the results browser (`explorers.results_html`) and, with --dtl, DTL's steps."
+    from ddg_nb.explorers import results_html, steps_html, _page
+    from ddg_nb.pipeline import read_results
+    from ddg_nb.dtl import load_dtl, to_pixels
+    from ddg_nb.core import atomic_write
+    rows, sets, frag = read_results(results), {}, ''
+    if not rows: raise ValueError(f'no result rows in {results}')
+    if dtl:
+        r = load_dtl(dtl); px = to_pixels(r.images, r.mean, r.std)
+        sets = {m: px for m in dict.fromkeys(x['method'] for x in rows) if m.startswith('dtl')}
+        if r.snapshots: frag = '<h3>DTL step by step</h3>' + steps_html(r, full_page=False)
+    page = results_html(rows, sets=sets, a=a, b=b, metric=metric, full_page=False) + frag
+    with atomic_write(out, 'wb') as f: f.write(_page(page, 'ddg_nb: explore').encode('utf-8'))
+    print(f'wrote {out}'); return out
