@@ -116,6 +116,7 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
     device = get_device(device) if device is not None else next(teacher.parameters()).device
     if sharded and amp_dtype(cfg.amp, device) is torch.float16: raise ValueError(
         "sharded DTL runs in fp32 or bf16: fp16's loss scales would differ between processes")
+    if cfg.snapshots: raise ValueError('train_dtl_sharded keeps no frames (DTLConfig.snapshots): use train_dtl for them')
     g = seed_everything(cfg.seed)
     images = _init_images(init, n_classes, cfg.ipc, image_size, g)
     labels, schedule = torch.arange(n_classes).repeat_interleave(cfg.ipc), visit_schedule(cfg, n_classes)
