@@ -246,7 +246,8 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
                   device=None, # default: the teacher's
                   progress:bool=True,
                   epoch_images:int|None=None, # images an epoch draws (None: all): sets of any size get the same steps
-                  domains:torch.Tensor|None=None # `[N]` each image's domain, when `teacher` is a `DomainTeachers`
+                  domains:torch.Tensor|None=None, # `[N]` each image's domain, when `teacher` is a `DomainTeachers`
+                  keep:bool=False # also save the selected weights, `out_dir/student.safetensors`
                  )->StudentResult:
     "Train a student on the teacher's soft labels of views of `images`; select by seen-domain validation (DomainBed)."
     cfg, rcfg = config or student_config('cpu'), relabel or RelabelConfig()
@@ -273,17 +274,19 @@ def train_student(teacher:nn.Module, # the squeezed teacher (gives the soft labe
             bar.set_postfix(val=f"{history[-1]['val_acc']:.3f}", unseen=f"{select_evaluation(history)['test_acc']:.3f}")
             if ck is not None and done < cfg.epochs: _student_checkpoint(ck, algo, g, best, done, history,
                                                                          time.time() - t0)
-    return _student_result(algo, history, best, time.time() - t0, out, meta)
+    return _student_result(algo, history, best, time.time() - t0, out, meta, keep)
 
 # %% ../nbs/10_evaluate.ipynb #9da8e312
-def _student_result(algo:KDStudent, history:list, best:dict, seconds:float, out:Path|None, meta:dict)->StudentResult:
-    "The selected student and its record (`student.json`; the checkpoint is removed)."
+def _student_result(algo:KDStudent, history:list, best:dict, seconds:float, out:Path|None, meta:dict,
+                    keep:bool=False)->StudentResult:
+    "The selected student and its record (`student.json`; with `keep` its weights; the checkpoint is removed)."
     sel = select_evaluation(history); algo.model.load_state_dict(best)
     res = StudentResult(sel['val_acc'], sel['test_acc'], sel['epoch'], history, seconds, algo.model.eval())
     if out is not None:
         save_json(dict(meta, val_acc=res.val_acc, test_acc=res.test_acc, selected_epoch=res.selected_epoch,
                        history=history,
                        train_seconds=seconds, versions=versions()), out/'student.json')
+        if keep: save_tensors(best, out/'student.safetensors') # the selected weights (the record says which model)
         (out/'student_checkpoint.safetensors').unlink(missing_ok=True)
     return res
 

@@ -53,6 +53,7 @@ class ExperimentConfig:
     students_per_set:int=1 # students trained on each distilled set (seeds k, k+1000, ...): the row holds their mean
     per_domain_bn:str='train' # the student's BN for per-domain sets: 'train' (the paper) or 'frozen' (as other rows)
     pseudo_k:int=0 # pseudo-domains of the label-free rows (`ddg_nb.pseudo`; 0: as many as the seen domains)
+    keep_students:bool=False # save each newly trained student's selected weights (`student.safetensors` by its record)
 
     def __post_init__(self):
         if self.ipc < 1: raise ValueError(f'ExperimentConfig.ipc must be >= 1, got {self.ipc}')
@@ -599,7 +600,7 @@ def _student(ctx:StageContext, cfg:ExperimentConfig, method:Method, images, tran
     teacher, domains = relabeller
     return train_student(teacher, images, val, test, student_cfg, relabel, transfer,
                          out_dir=folder if j == 0 else folder/f'student{j}', device=cfg.device,
-                         epoch_images=len(ctx.dataset.classes)*cfg.ipc, domains=domains)
+                         epoch_images=len(ctx.dataset.classes)*cfg.ipc, domains=domains, keep=cfg.keep_students)
 
 # %% ../nbs/12_pipeline.ipynb #ca64590a
 def _method_row(ctx:StageContext, cfg:ExperimentConfig, method:Method, val:dict, test, folder:Path)->dict:
