@@ -56,8 +56,9 @@ class StudentConfig:
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
         self.amp = check_amp(self.amp, 'StudentConfig.amp')
         ms = self.mixstyle
-        if ms is not None and not (isinstance(ms, dict) and set(ms) <= {'p', 'alpha', 'eps', 'min_size'}): raise ValueError(
-            f'StudentConfig.mixstyle must be None or a dict of p, alpha, eps, min_size; got {ms!r}')
+        if ms is not None and not (isinstance(ms, dict) and set(ms) <= {'p', 'alpha', 'eps', 'min_size'}):
+            raise ValueError(
+                f'StudentConfig.mixstyle must be None or a dict of p, alpha, eps, min_size; got {ms!r}')
 
 # %% ../nbs/10_evaluate.ipynb #cef52357
 def student_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
