@@ -11,7 +11,7 @@ import torch, torch.nn as nn, torch.nn.functional as F
 from tqdm.auto import tqdm
 from .core import (get_device, seed_everything, save_tensors, load_tensors, save_json, load_json, versions,
                          optimizer_state_tensors,
-                         load_optimizer_state, SPEED_SETTINGS, check_amp, autocast, grad_scaler, scaled_step,
+                         load_optimizer_state, SPEED_SETTINGS, OPTIONAL_SETTINGS, check_amp, autocast, grad_scaler, scaled_step,
                          maybe_compile)
 from .models import create_model, model_mean_std, set_bn_eval, accuracy
 from .data import batch_test_transform
@@ -315,7 +315,9 @@ def row_settings(row:dict # a result row
     (speed-only settings left out)."""
     flat = {k: row[k] for k in ('dataset', 'ipc', 'student') if k in row}
     def walk(prefix, v):
-        if not isinstance(v, dict): flat[prefix] = _hashable(v); return
+        # an optional setting's dict (`mixstyle`) is one value: a key it gained later must not read as "any value"
+        if not isinstance(v, dict) or prefix.rpartition('.')[2] in OPTIONAL_SETTINGS:
+            flat[prefix] = json.dumps(v, sort_keys=True) if isinstance(v, dict) else _hashable(v); return
         for k, x in v.items():
             if k not in SPEED_SETTINGS: walk(f'{prefix}.{k}' if prefix else k, x)
     if 'config' in row: walk('', row['config'])
