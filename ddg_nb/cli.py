@@ -394,15 +394,21 @@ def explore(results:str, # a results.jsonl or a run folder searched for them (ro
             out:str='explore.html', # the page to write
             dtl:str=None, # a DTL run's folder: its set beside the rows built on DTL, its frames (if any) scrubbed
             a:str=None, b:str=None, # the methods compared first (default: the last and the second)
-            metric:str='test_acc' # 'test_acc' or 'val_acc' (seen-domain validation)
+            metric:str='test_acc', # 'test_acc' or 'val_acc' (seen-domain validation)
+            setting:int=None # which setting, when the rows hold several (`ddg table` lists them in this order)
            ):
     "Write a self-contained page: the results browser (`explorers.results_html`) and, with --dtl, DTL's steps."
     from ddg_nb.explorers import results_html, steps_html, _page
     from ddg_nb.pipeline import read_results
     from ddg_nb.dtl import load_dtl, to_pixels
     from ddg_nb.core import atomic_write
+    from ddg_nb.evaluate import setting_groups, _describe
     rows, sets, frag = read_results(results), {}, ''
     if not rows: raise ValueError(f'no result rows in {results}')
+    groups = setting_groups(rows)
+    if setting is None and len(groups) > 1: raise ValueError(f'{results} holds {len(groups)} settings; pick one with '
+        '--setting: ' + '; '.join(f'{i}: {_describe(s)}' for i, (s, _) in enumerate(groups)))
+    rows = groups[setting or 0][1]
     if dtl:
         r = load_dtl(dtl); px = to_pixels(r.images, r.mean, r.std)
         sets = {m: px for m in dict.fromkeys(x['method'] for x in rows) if m.startswith('dtl')}
