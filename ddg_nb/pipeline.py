@@ -24,9 +24,9 @@ from .evaluate import (StudentConfig, train_student, select_evaluation, condensa
 # %% auto #0
 __all__ = ['METHODS', 'DTL_USES', 'DTL_FILES', 'PER_DOMAIN_STUDENT', 'MIXSTYLE', 'ABLATIONS', 'ExperimentConfig', 'Method',
            'config_is', 'teacher_folder', 'method_student', 'register_method', 'get_method', 'StageContext',
-           'ablation_method', 'experiment_config', 'load_config', 'style_bank', 'trial_config', 'run_experiment',
-           'row_stage', 'job_devices', 'config_from_dict', 'parse_grid', 'rank_settings', 'select_settings',
-           'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
+           'ablation_method', 'experiment_config', 'load_config', 'seen_train_data', 'style_bank', 'trial_config',
+           'run_experiment', 'row_stage', 'job_devices', 'config_from_dict', 'parse_grid', 'rank_settings',
+           'select_settings', 'selection_table', 'read_results', 'plot_results', 'dtl_run', 'save_figures']
 
 # %% ../nbs/12_pipeline.ipynb #7020465c
 @dataclass
@@ -277,9 +277,8 @@ def pseudo_domains(self, k:int=0 # clusters (0: `pseudo_k`, and if that is 0, as
                   inputs=dict(teacher=self.teacher.key))
     t, rec, _ = stage.read()
     if t is None:
-        data = {d: self.dataset.subset(d, idx, transform=test_transform(size, *self.norm), preload=size)
-                for d, idx in self.splits.train.items()}
-        r = pseudo_domains(self.teacher.model, data, k, seed=self.seed, amp=self.config.teacher.amp)
+        r = pseudo_domains(self.teacher.model, seen_train_data(self.dataset, self.splits, size, *self.norm), k,
+                           seed=self.seed, amp=self.config.teacher.amp)
         t, meta = style_tensors(r.styles); t['labels'] = r.labels
         rec = dict(meta, table=r.table); stage.save(t, rec)
         self.log.info(f"{self.where}: {k} pseudo-domains, NMI {r.table['nmi']:.2f} with the seen domains")
@@ -541,6 +540,12 @@ def _logged(log:logging.Logger):
         warnings.showwarning, lib.level = show, level
         for h in handlers: lib.removeHandler(h)
 
+# %% ../nbs/12_pipeline.ipynb #f1cca651
+def seen_train_data(dataset, splits, size:int, mean, std)->dict:
+    "`{seen domain: its training split}`, preloaded at `size` and normalized for the teacher (the style bank's input)."
+    return {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size)
+            for d, idx in splits.train.items()}
+
 # %% ../nbs/12_pipeline.ipynb #d0c13ef0
 def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     """The seen domains' style bank for `teacher` (eq. 5 over every training image): the stage
@@ -552,8 +557,7 @@ def style_bank(teacher:Teacher, dataset, splits, folder:Path, log=None)->dict:
     if log: log.info(f'{splits.test_domain}: {why}')
     if t is not None: return styles_from_tensors(t, rec['domains'], rec['n_layers'])
     t0 = time.time(); mean, std = model_mean_std(teacher.model)
-    data = {d: dataset.subset(d, idx, transform=test_transform(size, mean, std), preload=size)
-            for d, idx in splits.train.items()}
+    data = seen_train_data(dataset, splits, size, mean, std)
     styles = domain_styles(teacher.model, data, progress=False, amp=teacher.config.amp)
     t, meta = style_tensors(styles); stage.save(t, dict(meta, seconds=time.time() - t0))
     if log: log.info(f'{splits.test_domain}: style bank of {len(styles)} domains ({time.time() - t0:.0f} s)')
