@@ -19,7 +19,7 @@ from .presets import preset
 from .stage import Checkpoint, tensor_fingerprint, training_faults
 from fastcore.basics import patch_to
 from .relabel import RelabelConfig, Relabeler, DomainTeachers
-from .mixstyle import add_mixstyle
+from .mixstyle import add_mixstyle, check_mixstyle
 
 _logger = logging.getLogger(__name__) # records resumes; `run_experiment` sends them to the run log
 
@@ -55,10 +55,7 @@ class StudentConfig:
             if not getattr(self, k) > 0: raise ValueError(f'StudentConfig.{k} must be > 0, got {getattr(self, k)}')
         if self.weight_decay < 0: raise ValueError(f'StudentConfig.weight_decay must be >= 0, got {self.weight_decay}')
         self.amp = check_amp(self.amp, 'StudentConfig.amp')
-        ms = self.mixstyle
-        if ms is not None and not (isinstance(ms, dict) and set(ms) <= {'p', 'alpha', 'eps', 'min_size'}):
-            raise ValueError(
-                f'StudentConfig.mixstyle must be None or a dict of p, alpha, eps, min_size; got {ms!r}')
+        check_mixstyle(self.mixstyle, 'StudentConfig.mixstyle')
 
 # %% ../nbs/10_evaluate.ipynb #cef52357
 def student_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`

@@ -8,33 +8,13 @@ import html, json, re, statistics
 from pathlib import Path
 import numpy as np, torch
 from matplotlib.figure import Figure
-from .core import atomic_write
 from .dtl import DTLResult
 from .plots import png_bytes, data_uri
-from .widgets import _CSP
+from .widgets import emit_html
 from .evaluate import paired_differences, difference_summary, _check_one_setting
 
 # %% auto #0
 __all__ = ['steps_html', 'results_html', 'style_distances', 'plot_style_distances']
-
-# %% ../nbs/22_explorers.ipynb #595ca16b
-def _page(frag:str, title:str)->str:
-    "A whole HTML document around `frag`, with the no-network Content-Security-Policy of the scrubbers."
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title></head>
-<body>
-{frag}
-</body></html>
-"""
-
-# %% ../nbs/22_explorers.ipynb #063b9ab8
-def _emit(frag:str, title:str, path, full_page:bool)->str:
-    "The fragment or the page; written to `path` atomically when given."
-    page = _page(frag, title) if full_page else frag
-    if path is not None:
-        with atomic_write(path, 'wb') as f: f.write(page.encode('utf-8'))
-    return page
 
 # %% ../nbs/22_explorers.ipynb #c55d2e0b
 def _check_prefix(prefix:str):
@@ -108,7 +88,7 @@ data-ddg-drives="{p}-image"> <output id="{p}-index-value">1 / {len(per[0])}</out
 <script type="application/json" id="{p}-data">{_payload(data)}</script>
 <script>{_STEPS_JS % json.dumps(p)}</script>
 </div>"""
-    return _emit(frag, 'ddg_nb: DTL step by step', path, full_page)
+    return emit_html(frag, 'ddg_nb: DTL step by step', path, full_page)
 
 # %% ../nbs/22_explorers.ipynb #5e045034
 def _acc_table(rows:list, methods:list, domains:list, metric:str)->dict:
@@ -229,7 +209,7 @@ def results_html(rows:list, # result rows of one setting (`pipeline.read_results
 <script type="application/json" id="{p}-data">{_payload(data)}</script>
 <script>{_RESULTS_JS % json.dumps(p)}</script>
 </div>"""
-    return _emit(frag, 'ddg_nb: results browser', path, full_page)
+    return emit_html(frag, 'ddg_nb: results browser', path, full_page)
 
 # %% ../nbs/22_explorers.ipynb #72151d8a
 @torch.no_grad()

@@ -8,7 +8,7 @@ import torch, torch.nn as nn
 from .dsm import _sample_beta
 
 # %% auto #0
-__all__ = ['MixStyle', 'mix_statistics', 'mixstyle_sites', 'add_mixstyle']
+__all__ = ['MixStyle', 'check_mixstyle', 'mix_statistics', 'mixstyle_sites', 'add_mixstyle']
 
 # %% ../nbs/18_mixstyle.ipynb #331d9b65
 class MixStyle(nn.Module):
@@ -19,6 +19,21 @@ class MixStyle(nn.Module):
                  min_size:int=0): # maps smaller than this on a side pass unmixed (0: every map is mixed)
         super().__init__(); self.p, self.alpha, self.eps, self.min_size = p, alpha, eps, min_size
     def extra_repr(self): return f"p={self.p}, alpha={self.alpha}, eps={self.eps}, min_size={self.min_size}"
+
+# %% ../nbs/18_mixstyle.ipynb #1bfc7692
+def check_mixstyle(ms:dict|None, # a configuration's `mixstyle`: None (off) or `add_mixstyle` keywords
+                   where:str # the setting's name, for the error
+                  )->dict|None:
+    "`ms`, checked: None or a dict of `p` in [0, 1], `alpha` > 0, `eps` > 0 and `min_size` >= 0 (any subset)."
+    keys = {'p', 'alpha', 'eps', 'min_size'}
+    if ms is None: return None
+    if not isinstance(ms, dict) or not set(ms) <= keys:
+        raise ValueError(f'{where} must be None or a dict of p, alpha, eps, min_size; got {ms!r}')
+    ok = dict(p=lambda v: 0 <= v <= 1, alpha=lambda v: v > 0, eps=lambda v: v > 0, min_size=lambda v: v >= 0)
+    bad = [k for k, v in ms.items() if not isinstance(v, (int, float)) or not ok[k](v)]
+    if bad: raise ValueError(f"{where}: {', '.join(f'{k}={ms[k]!r}' for k in bad)} out of range "
+                             f"(p in [0, 1], alpha > 0, eps > 0, min_size >= 0)")
+    return ms
 
 # %% ../nbs/18_mixstyle.ipynb #02dc5e06
 def mix_statistics(x:torch.Tensor, # feature maps [B,C,H,W]
@@ -34,11 +49,12 @@ def mix_statistics(x:torch.Tensor, # feature maps [B,C,H,W]
 
 # %% ../nbs/18_mixstyle.ipynb #54123a9c
 def _mixstyle_forward(self:MixStyle, x:torch.Tensor)->torch.Tensor:
-    "Mix a batch (training, with probability `p`), else pass it through; draws from torch's global generator."
+    """Mix a batch (training, with probability `p`), else pass it through. Every draw is made on the CPU from torch's
+    global generator, whose state the teacher's and student's checkpoints keep: a resumed run mixes as the whole one."""
     if x.ndim != 4: raise ValueError(f'MixStyle mixes the channel statistics of feature maps [B,C,H,W]; got {list(x.shape)}')
     if not self.training or len(x) < 2 or min(x.shape[-2:]) < self.min_size or torch.rand(()) > self.p: return x
-    return mix_statistics(x, _sample_beta(len(x), self.alpha, device=x.device), torch.randperm(len(x)).to(x.device),
-                          self.eps)
+    lam, perm = _sample_beta(len(x), self.alpha), torch.randperm(len(x))
+    return mix_statistics(x, lam.to(x.device, non_blocking=True), perm.to(x.device, non_blocking=True), self.eps)
 MixStyle.forward = _mixstyle_forward
 
 # %% ../nbs/18_mixstyle.ipynb #83b6ebf1

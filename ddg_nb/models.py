@@ -15,6 +15,7 @@ from .core import (get_device, seed_everything, save_json, load_json, save_tenso
 import ddg_nb
 from .presets import preset
 from .stage import Checkpoint, Stage, data_fingerprint, check_tensors, training_faults, load_unit
+from .mixstyle import add_mixstyle, check_mixstyle
 from fastcore.basics import patch_to
 
 _logger = logging.getLogger(__name__) # records resumes and reuse; `run_experiment` sends them to the run log
@@ -188,9 +189,7 @@ class TeacherConfig:
         if self.test_split not in ('in', 'all'): raise ValueError(
             f"TeacherConfig.test_split must be 'in' or 'all', got {self.test_split!r}")
         self.amp = check_amp(self.amp, 'TeacherConfig.amp')
-        if self.mixstyle is not None and not (isinstance(self.mixstyle, dict) and set(self.mixstyle) <= {
-                'p', 'alpha', 'eps', 'min_size'}): raise ValueError(
-            f'TeacherConfig.mixstyle must be None or a dict of p, alpha, eps, min_size; got {self.mixstyle!r}')
+        check_mixstyle(self.mixstyle, 'TeacherConfig.mixstyle')
 
 # %% ../nbs/03_models.ipynb #016d9c30
 def teacher_config(preset_name:str='cpu', # one of `ddg_nb.presets.PRESETS`
@@ -321,7 +320,7 @@ class ERMTeacher:
         from ddg_nb.data import BatchAugment, batch_test_transform
         m = create_model(cfg.model, n_classes, pretrained=cfg.pretrained, image_size=cfg.image_size,
                          require_bn=require_bn)
-        if cfg.mixstyle is not None: from ddg_nb.mixstyle import add_mixstyle; add_mixstyle(m, **cfg.mixstyle)
+        if cfg.mixstyle is not None: add_mixstyle(m, **cfg.mixstyle)
         self.cfg, m = cfg, m.to(device)
         self.model = m.to(memory_format=torch.channels_last) if cfg.channels_last else m
         self.opt = torch.optim.Adam(self.model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

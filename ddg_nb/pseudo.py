@@ -75,7 +75,8 @@ def _lloyd(X:torch.Tensor, C:torch.Tensor, iters:int)->KMeans:
         labels = new
         counts = torch.bincount(labels, minlength=len(C))
         C = torch.zeros_like(C).index_add_(0, labels, X)/counts.clamp_min(1)[:, None]
-        for j in (counts == 0).nonzero().flatten().tolist(): C[j] = X[d2.min(1).values.argmax()] # re-seed an empty one
+        empty = (counts == 0).nonzero().flatten() # re-seeded at the points farthest from their centres, one each
+        if len(empty): C[empty] = X[d2.min(1).values.topk(len(empty)).indices]
     d2 = torch.cdist(X, C).square(); labels = d2.argmin(1)
     return KMeans(labels, C, d2.gather(1, labels[:, None]).sum().item())
 
@@ -89,6 +90,8 @@ def kmeans(X:torch.Tensor, # points [N, D]
     "k-means++ and Lloyd, `n_init` seeded restarts: the labels `[N]` (clusters numbered by first appearance)."
     if not 1 <= k <= len(X): raise ValueError(f'kmeans: k={k} must be between 1 and the number of points ({len(X)})')
     g, X = torch.Generator().manual_seed(seed), X.float()
+    if (n := len(torch.unique(X, dim=0))) < k: raise ValueError(
+        f'kmeans: k={k} clusters of {len(X)} points of which only {n} differ; ask for k <= {n}')
     best = min((_lloyd(X, _kmeanspp(X, k, g), iters) for _ in range(n_init)), key=lambda r: r.inertia)
     order = torch.unique_consecutive(best.labels).tolist() # numbered by first appearance: stable across restarts
     first = list(dict.fromkeys(order))

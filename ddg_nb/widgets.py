@@ -18,7 +18,7 @@ try: import ipywidgets as widgets # only the two widget classes need it: `pip in
 except ImportError: widgets = None
 
 # %% auto #0
-__all__ = ['quality_html', 'TransferExplorer', 'LossCurves', 'scrubber_html']
+__all__ = ['quality_html', 'TransferExplorer', 'LossCurves', 'html_page', 'emit_html', 'scrubber_html']
 
 # %% ../nbs/14_widgets.ipynb #39ec2517
 class _WidgetsMissing:
@@ -150,6 +150,31 @@ _SCRUBBER_JS = """(function () {
 # %% ../nbs/14_widgets.ipynb #5925914d
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
+# %% ../nbs/14_widgets.ipynb #7637473c
+def html_page(frag:str, # the widget's HTML fragment
+              title:str # the page's title
+             )->str:
+    "A whole HTML document around `frag`, under the no-network Content-Security-Policy `_CSP`."
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_CSP}">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>{html.escape(title)}</title></head>
+<body>
+{frag}
+</body></html>
+"""
+
+# %% ../nbs/14_widgets.ipynb #e5dd5449
+def emit_html(frag:str, # the widget's HTML fragment
+              title:str, # the page's title
+              path=None, # where to write it (atomically); None: not written
+              full_page:bool=True # `html_page(frag, title)`; False: the fragment itself
+             )->str:
+    "The page (or the fragment), written to `path` when given; returned either way."
+    page = html_page(frag, title) if full_page else frag
+    if path is not None:
+        with atomic_write(path, 'wb') as f: f.write(page.encode('utf-8'))
+    return page
+
 # %% ../nbs/14_widgets.ipynb #5f0f4653
 def scrubber_html(result:DTLResult, # a DTL run
                   path:str|Path|None=None, # also write the page here (atomically)
@@ -198,14 +223,4 @@ def scrubber_html(result:DTLResult, # a DTL run
 <script type="application/json" id="{p}-data">{payload}</script>
 <script>{script}</script>
 </div>"""
-    page = frag if not full_page else f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="{_CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>ddg_nb: synthetic images and domain style mixing</title></head>
-<body>
-{frag}
-</body></html>
-"""
-    if path is not None:
-        with atomic_write(path, 'wb') as f: f.write(page.encode('utf-8'))
-    return page
+    return emit_html(frag, 'ddg_nb: synthetic images and domain style mixing', path, full_page)
