@@ -211,6 +211,7 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
     archs = _split(students) or [cfg.student.model]
     rows = [r for a in archs for r in run_experiment(dataclasses.replace(cfg, student=dataclasses.replace(cfg.student,
                                                                                                     model=a)), ds)]
+    if int(os.environ.get('RANK', '0')) > 0: return rows # under torchrun, process 0 reports; the others ran DTL only
     table = students_table(rows) if len(archs) > 1 else results_table(rows)
     print(f'\n{ds.name}, preset {preset!r}, IPC {cfg.ipc}, unseen-domain accuracy (%), {time.time() - t0:.0f} '
           f's:\n\n{table}')
@@ -398,10 +399,10 @@ def explore(results:str, # a results.jsonl or a run folder searched for them (ro
             setting:int=None # which setting, when the rows hold several (`ddg table` lists them in this order)
            ):
     "Write a self-contained page: the results browser (`explorers.results_html`) and, with --dtl, DTL's steps."
-    from ddg_nb.explorers import results_html, steps_html, _page
+    from ddg_nb.explorers import results_html, steps_html
+    from ddg_nb.widgets import emit_html
     from ddg_nb.pipeline import read_results
     from ddg_nb.dtl import load_dtl, to_pixels
-    from ddg_nb.core import atomic_write
     from ddg_nb.evaluate import setting_groups, _describe
     rows, sets, frag = read_results(results), {}, ''
     if not rows: raise ValueError(f'no result rows in {results}')
@@ -414,5 +415,5 @@ def explore(results:str, # a results.jsonl or a run folder searched for them (ro
         sets = {m: px for m in dict.fromkeys(x['method'] for x in rows) if m.startswith('dtl')}
         if r.snapshots: frag = '<h3>DTL step by step</h3>' + steps_html(r, full_page=False)
     page = results_html(rows, sets=sets, a=a, b=b, metric=metric, full_page=False) + frag
-    with atomic_write(out, 'wb') as f: f.write(_page(page, 'ddg_nb: explore').encode('utf-8'))
+    emit_html(page, 'ddg_nb: explore', out)
     print(f'wrote {out}'); return out

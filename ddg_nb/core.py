@@ -10,10 +10,11 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['AMP_MODES', 'SPEED_SETTINGS', 'OPTIONAL_SETTINGS', 'get_device', 'seed_everything', 'check_amp', 'amp_dtype',
-           'autocast', 'grad_scaler', 'scaled_step', 'maybe_compile', 'atomic_write', 'save_json', 'DamagedFile',
-           'load_json', 'save_tensors', 'load_tensors', 'optimizer_state_tensors', 'load_optimizer_state', 'versions',
-           'without_speed', 'settings_hash', 'cache_dir', 'sha256sum', 'folder_lock']
+__all__ = ['AMP_MODES', 'PORTABLE_CPU', 'SPEED_SETTINGS', 'OPTIONAL_SETTINGS', 'get_device', 'seed_everything', 'check_amp',
+           'amp_dtype', 'autocast', 'grad_scaler', 'scaled_step', 'maybe_compile', 'atomic_write', 'save_json',
+           'DamagedFile', 'load_json', 'save_tensors', 'load_tensors', 'optimizer_state_tensors',
+           'load_optimizer_state', 'cpu_name', 'versions', 'without_speed', 'settings_hash', 'cache_dir', 'sha256sum',
+           'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -178,6 +179,19 @@ def load_optimizer_state(opt:torch.optim.Optimizer, # optimizer over the same pa
             i, name = k[len(prefix)+1:].split('.', 1); state.setdefault(int(i), {})[name] = v
     opt.load_state_dict({'state': state, 'param_groups': param_groups})
 
+# %% ../nbs/00_core.ipynb #210d3a7e
+def cpu_name()->str:
+    "The CPU's model name and the vector instructions torch uses on it, e.g. 'AMD EPYC (AVX2)'."
+    name = platform.processor() or 'unknown CPU'
+    try: name = next(l.split(':', 1)[1].strip() for l in Path('/proc/cpuinfo').read_text().splitlines()
+                     if l.startswith('model name'))
+    except (OSError, StopIteration): pass
+    return f'{name} ({torch.backends.cpu.get_cpu_capability()})'
+
+# %% ../nbs/00_core.ipynb #52e0a42a
+PORTABLE_CPU = dict(ATEN_CPU_CAPABILITY='default', ONEDNN_MAX_CPU_ISA='SSE41', MKL_CBWR='COMPATIBLE',
+                    OMP_NUM_THREADS='1', MKL_NUM_THREADS='1') # the environment of CPU kernels pinned across machines
+
 # %% ../nbs/00_core.ipynb #ff35cfd8
 def versions()->dict:
     "Versions of Python, ddg_nb and the libraries that decide numerical results."
@@ -188,12 +202,13 @@ def versions()->dict:
         try: out[p] = md.version(p)
         except md.PackageNotFoundError: out[p] = None
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
+    out['cpu'] = cpu_name()
     return out
 
 # %% ../nbs/00_core.ipynb #f94c3e22
 SPEED_SETTINGS = ('channels_last', 'compile') # configuration fields that change speed, not what is computed
 # fields added after 0.2.0, left out of identities at these values: what was computed before they existed keeps its
-OPTIONAL_SETTINGS = {'mixstyle': None, 'snapshots': 0}
+OPTIONAL_SETTINGS = {'mixstyle': None, 'snapshots': 0, 'rounds': 0}
 
 # %% ../nbs/00_core.ipynb #47eb9b12
 def without_speed(v):

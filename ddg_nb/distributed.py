@@ -4,7 +4,7 @@
 
 # %% ../nbs/17_distributed.ipynb #d52e356e
 from __future__ import annotations
-import dataclasses
+import os, copy, datetime, dataclasses
 import torch, torch.nn as nn
 import torch.distributed as dist
 from fastcore.basics import patch_to
@@ -12,11 +12,12 @@ from tqdm.auto import tqdm
 from .core import get_device, seed_everything, amp_dtype
 from .data import seed_hash
 from .style import StyleRecorder
-from .dtl import (DTL, DTLConfig, DTLResult, visit_schedule, cosine_lr, roll_jitter, dtl_step_losses,
-                        _init_images, _assemble, _frozen, _log, _check_finite, _finished_result, _dtl_meta)
+from .dtl import (DTL, DTLConfig, DTLResult, visit_schedule, cosine_lr, roll_jitter, dtl_step_losses, dtl_stage,
+                        _init_images, _assemble, _frozen, _log, _check_finite, _finished_result, _dtl_meta, _load_done)
 
 # %% auto #0
-__all__ = ['visit_rounds', 'all_reduce_grads', 'train_dtl_sharded']
+__all__ = ['visit_rounds', 'all_reduce_grads', 'train_dtl_sharded', 'launched', 'join_group', 'lead_dtl', 'follow',
+           'release_followers']
 
 # %% ../nbs/17_distributed.ipynb #d3533425
 def visit_rounds(schedule:list, # `visit_schedule`
@@ -72,20 +73,22 @@ def all_reduce_grads(grads:list # tensors to sum over the processes of the defau
     for g, f in zip(grads, flat.split([g.numel() for g in grads])): g.copy_(f.view_as(g))
 
 # %% ../nbs/17_distributed.ipynb #982a2af3
-def _gather_owned(S:torch.Tensor, schedule:list, n_batches:int, rank:int, world:int)->torch.Tensor:
-    "The full S from every process's own batches (batch `j` belongs to process `j % world`)."
+def _gather_owned(S:torch.Tensor, schedule:list, n_batches:int, rank:int, procs:int)->torch.Tensor:
+    """The full S from every process's own batches: batch `j` is at place `j % rounds` of its rounds, so it belongs
+    to process `j % procs` (`procs` divides `rounds`)."""
     own = torch.zeros(len(S), dtype=torch.bool, device=S.device)
     for j, v in enumerate(schedule[:n_batches]):
-        if j % world == rank: own[v.images] = True
+        if j % procs == rank: own[v.images] = True
     full = torch.where(own[:, None, None, None], S, torch.zeros_like(S)); dist.all_reduce(full)
     return full
 
 # %% ../nbs/17_distributed.ipynb #17286b65
-def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, reduce, history:dict, progress:bool)->int:
-    "Every round's steps (this process's visit of each round when `reduce` is set), logged every `log_every`."
+def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, procs:int, reduce, history:dict,
+                progress:bool)->int:
+    "Every round's steps (this process's visits of each round: every `procs`-th from `rank`), logged every `log_every`."
     step, nb = 0, len(algo.S)
-    for r in tqdm(rounds, desc='DTL (sharded)', disable=not progress or rank > 0):
-        mine = r if reduce is None else r[rank:rank + 1]
+    for r in tqdm(rounds, desc='DTL (rounds)', disable=not progress or rank > 0):
+        mine = r[rank::procs]
         batches = [(v.index % nb, labels[v.images].to(algo.S[0].device), gens[v.index % nb]) for v in mine]
         algo.transfer.train()
         for n in range(r[0].steps):
@@ -103,22 +106,32 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
                       init='noise', # 'noise' or real images [K*ipc,3,H,W] (class-major, normalized)
                       image_size:int|None=None, # side of S for init='noise'
                       config:DTLConfig|None=None, # hyper-parameters (default: `DTLConfig()`)
-                      world:int|None=None, # visits per round (default: the process group's size, else 1)
-                      out_dir=None, # the artifact, written by process 0 (None: nothing saved)
+                      world:int|None=None, # visits per round (default: `config.rounds`, else the group's size, else 1)
+                      out_dir=None, # the artifact, written by process 0, reused when done (the same on every process)
                       device=None, # default: the teacher's device
                       progress:bool=True, **kwargs # `DTLConfig` fields overriding `config`
                      )->DTLResult:
-    """Algorithm 1 in rounds of `world` batches; inside an initialized `torch.distributed` group (e.g. under
-    `torchrun`), each process runs its share and psi's gradients are summed. Every process returns the whole result."""
+    """Algorithm 1 in rounds of `world` batches (recorded as `DTLConfig.rounds`); inside an initialized
+    `torch.distributed` group (e.g. under `torchrun`) of `procs` processes, `procs` dividing `world`, each process runs
+    its share of every round and psi's gradients are summed: the result of one process, on any such `procs`. Every
+    process returns the whole result."""
     cfg = dataclasses.replace(config or DTLConfig(), ipc=ipc, **kwargs)
     sharded = dist.is_available() and dist.is_initialized()
-    rank, world = (dist.get_rank(), dist.get_world_size()) if sharded else (0, world or 1)
+    rank, procs = (dist.get_rank(), dist.get_world_size()) if sharded else (0, 1)
+    if world and cfg.rounds and world != cfg.rounds: raise ValueError(
+        f'train_dtl_sharded: world={world} visits per round, but config.rounds={cfg.rounds}')
+    world = world or cfg.rounds or procs
+    if world % procs: raise ValueError(
+        f'{procs} processes cannot share rounds of {world} visits: set DTLConfig.rounds to a multiple of {procs}')
     device = get_device(device) if device is not None else next(teacher.parameters()).device
     if sharded and amp_dtype(cfg.amp, device) is torch.float16: raise ValueError(
         "sharded DTL runs in fp32 or bf16: fp16's loss scales would differ between processes")
     if cfg.snapshots: raise ValueError('train_dtl_sharded keeps no frames (DTLConfig.snapshots): use train_dtl for them')
+    cfg = dataclasses.replace(cfg, rounds=world)
     g = seed_everything(cfg.seed)
     images = _init_images(init, n_classes, cfg.ipc, image_size, g)
+    meta = _dtl_meta(cfg, teacher, styles, init, n_classes, images)
+    if out_dir is not None and (done := _load_done(dtl_stage(out_dir, meta), device)) is not None: return done
     labels, schedule = torch.arange(n_classes).repeat_interleave(cfg.ipc), visit_schedule(cfg, n_classes)
     algo, rounds = DTL(teacher, styles, images, schedule, n_classes, cfg, device), visit_rounds(schedule, world)
     algo.total_steps = sum(r[0].steps for r in rounds)
@@ -126,8 +139,71 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
     history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers',
                                'per_style_layers']}
     with _frozen(teacher), StyleRecorder(teacher) as rec:
-        _run_rounds(algo, rounds, labels, gens, rec, rank, all_reduce_grads if sharded else None, history, progress)
+        _run_rounds(algo, rounds, labels, gens, rec, rank, procs, all_reduce_grads if sharded else None, history,
+                    progress)
     S = _assemble(algo.S, schedule, images)
-    if sharded: S = _gather_owned(S, schedule, len(algo.S), rank, world)
-    meta = dict(_dtl_meta(cfg, teacher, styles, init, n_classes, images), world=world)
+    if sharded: S = _gather_owned(S, schedule, len(algo.S), rank, procs)
     return _finished_result(algo, S.cpu(), labels, styles, history, meta, out_dir if rank == 0 else None)
+
+# %% ../nbs/17_distributed.ipynb #bed0275c
+def launched()->bool:
+    "Whether a launcher (`torchrun`) started this process as one of several (`WORLD_SIZE` > 1)."
+    return int(os.environ.get('WORLD_SIZE', '1')) > 1
+
+# %% ../nbs/17_distributed.ipynb #0e2de7eb
+def join_group(device=None # the run's device; None or 'cuda' with GPUs: this process's GPU (`LOCAL_RANK`)
+              )->str|None:
+    """Join the process group the launcher describes (once): gloo on the CPU, NCCL on GPUs. Its timeout
+    (`DDG_DIST_TIMEOUT` seconds, default a day) covers process 0's teachers and students between two DTL runs.
+    Returns this process's device."""
+    if device in (None, 'cuda') and torch.cuda.is_available(): device = f"cuda:{os.environ.get('LOCAL_RANK', '0')}"
+    if not dist.is_initialized():
+        gpu = str(device).startswith('cuda')
+        if gpu: torch.cuda.set_device(torch.device(device))
+        wait = datetime.timedelta(seconds=float(os.environ.get('DDG_DIST_TIMEOUT', 86400)))
+        dist.init_process_group('nccl' if gpu else 'gloo', timeout=wait)
+    return device
+
+# %% ../nbs/17_distributed.ipynb #f56680a0
+def _to(x, device):
+    "`x` with every tensor (in dicts, lists, named tuples) on `device`."
+    if torch.is_tensor(x): return x.to(device)
+    if isinstance(x, dict): return {k: _to(v, device) for k, v in x.items()}
+    if isinstance(x, tuple) and hasattr(x, '_fields'): return type(x)(*(_to(v, device) for v in x))
+    if isinstance(x, (list, tuple)): return type(x)(_to(v, device) for v in x)
+    return x
+
+def _order(msg=None):
+    "Process 0's `msg` (a DTL run's inputs, or None: the end) on every process of the group."
+    box = [msg]; dist.broadcast_object_list(box, src=0); return box[0]
+
+# %% ../nbs/17_distributed.ipynb #122e783d
+def lead_dtl(teacher:nn.Module, styles:dict, n_classes:int, ipc:int, init, image_size:int|None,
+             config:DTLConfig, # with `rounds` set
+             out_dir, # the run's folder (written by this process)
+             device=None, progress:bool=True)->DTLResult:
+    """On process 0 of a group: the DTL run `train_dtl_sharded` makes, loaded when done, else run by every process of
+    the group (the others wait in `follow`)."""
+    cfg = dataclasses.replace(config, ipc=ipc)
+    if not cfg.rounds: raise ValueError('lead_dtl runs DTL in rounds: set DTLConfig.rounds (e.g. the processes)')
+    images = _init_images(init, n_classes, ipc, image_size, torch.Generator().manual_seed(cfg.seed))
+    if (done := _load_done(dtl_stage(out_dir, _dtl_meta(cfg, teacher, styles, init, n_classes, images)),
+                           device or next(teacher.parameters()).device)) is not None: return done
+    _order(dict(teacher=copy.deepcopy(teacher).cpu(), styles=_to(styles, 'cpu'), n_classes=n_classes, ipc=ipc,
+                init=_to(init, 'cpu'), image_size=image_size, config=cfg))
+    return train_dtl_sharded(teacher, styles, n_classes, ipc, init, image_size, cfg, out_dir=out_dir, device=device,
+                             progress=progress)
+
+# %% ../nbs/17_distributed.ipynb #4d3f95e4
+def follow(device=None # this process's device (`join_group`'s)
+          )->int:
+    "On the other processes: take part in every DTL run process 0 leads until it ends the run; returns how many."
+    n, dev = 0, get_device(device)
+    while (o := _order()) is not None:
+        train_dtl_sharded(o['teacher'].to(dev), _to(o['styles'], dev), o['n_classes'], o['ipc'], o['init'],
+                          o['image_size'], o['config'], device=dev, progress=False); n += 1
+    return n
+
+def release_followers():
+    "On process 0: end the other processes' `follow`."
+    _order(None)

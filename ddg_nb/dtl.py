@@ -57,6 +57,7 @@ class DTLConfig:
     compile:bool=False # `torch.compile` psi (speed only; the teacher carries the style hooks and is not compiled)
     channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
     snapshots:int=0 # frames of S and psi's copies kept at evenly spaced visits, start and end included (0: none)
+    rounds:int=0 # 0: Algorithm 1's order, one batch a step; N: rounds of N visits, psi stepped on their summed gradient
 
     def __post_init__(self):
         for k in ['ipc', 'batch_size', 'iterations', 'steps_per_visit', 'log_every', 'transfer_width']:
@@ -70,6 +71,9 @@ class DTLConfig:
         if self.batching not in ('class', 'mixed'): raise ValueError(
             f"DTLConfig.batching must be 'class' or 'mixed', got {self.batching!r}")
         self.amp = check_amp(self.amp, 'DTLConfig.amp')
+        if self.rounds < 0: raise ValueError(f'DTLConfig.rounds must be >= 0, got {self.rounds}')
+        if self.rounds and self.snapshots: raise ValueError(
+            'DTLConfig.snapshots are kept by the sequential DTL only: set rounds=0 to keep frames')
         if self.batching == 'class': self.batch_size = min(self.batch_size, self.ipc)
     @property
     def epochs(self)->int: return math.ceil(self.iterations / self.steps_per_visit)
@@ -513,8 +517,14 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
               progress:bool=True, # progress bar
               **kwargs # `DTLConfig` fields overriding `config`
              )->DTLResult:
-    "Jointly learn domain-transferable synthetic images and the domain transfer network psi (Algorithm 1)."
+    """Jointly learn domain-transferable synthetic images and the domain transfer network psi (Algorithm 1); with
+    `rounds` set, `ddg_nb.distributed.train_dtl_sharded` (its rounds on this process, or on a process group)."""
     cfg = dataclasses.replace(config or DTLConfig(), ipc=ipc, **kwargs)
+    if cfg.rounds:
+        if callbacks: raise ValueError('train_dtl: callbacks need the sequential DTL (rounds=0)')
+        from ddg_nb.distributed import train_dtl_sharded
+        return train_dtl_sharded(teacher, styles, n_classes, ipc, init, image_size, cfg, out_dir=out_dir, device=device,
+                                 progress=progress)
     device = get_device(device) if device is not None else next(teacher.parameters()).device
     if len(styles) < 1: raise ValueError('styles is empty: need the style of at least one seen domain')
     g = seed_everything(cfg.seed)

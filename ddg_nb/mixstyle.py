@@ -20,7 +20,7 @@ class MixStyle(nn.Module):
         super().__init__(); self.p, self.alpha, self.eps, self.min_size = p, alpha, eps, min_size
     def extra_repr(self): return f"p={self.p}, alpha={self.alpha}, eps={self.eps}, min_size={self.min_size}"
 
-# %% ../nbs/18_mixstyle.ipynb #1bfc7692
+# %% ../nbs/18_mixstyle.ipynb #716704dd
 def check_mixstyle(ms:dict|None, # a configuration's `mixstyle`: None (off) or `add_mixstyle` keywords
                    where:str # the setting's name, for the error
                   )->dict|None:

@@ -17,6 +17,7 @@ from .style import domain_styles, style_tensors, styles_from_tensors
 from .stage import Stage, tensor_fingerprint, keyed_folder, adopt, read_record
 from .presets import PRESETS, CPU_BASELINES
 from .dtl import DTLConfig, train_dtl, sample_real_images, transfer_quality, quality_line
+from .distributed import launched, join_group, lead_dtl, follow, release_followers
 from .relabel import RelabelConfig, DomainTeachers
 from .evaluate import (StudentConfig, train_student, select_evaluation, condensation,
                              results_table, results_tables, difference_summary)
@@ -183,7 +184,8 @@ class StageContext:
             out = self.dtl_folder(folder, domain, **overrides)
             init = self.real_images(domain) if self.config.dtl_init == 'real' else 'noise'
             t0 = time.time()
-            self._dtl[key] = train_dtl(self.teacher.model, styles or self.styles, len(self.dataset.classes),
+            run = lead_dtl if launched() else train_dtl # under torchrun: every process runs it (`ddg_nb.distributed`)
+            self._dtl[key] = run(self.teacher.model, styles or self.styles, len(self.dataset.classes),
                                        self.config.ipc, init=init,
                                        image_size=self.config.teacher.image_size, config=cfg,
                                        out_dir=out,
@@ -674,8 +676,12 @@ def trial_config(cfg:ExperimentConfig, trial:int)->ExperimentConfig:
 def run_experiment(config:ExperimentConfig, # what to run (see `experiment_config`)
                    dataset=None # a `MultiDomainDataset` (default: loaded from `config.dataset` / `config.data_root`)
                   )->list:
-    "Run every (test domain, seed, method) of `config`, skipping finished stages; returns the result rows."
-    cfg = config
+    """Run every (test domain, seed, method) of `config`, skipping finished stages; returns the result rows. Under
+    `torchrun`, process 0 runs it and the others take part in its DTL runs (`ddg_nb.distributed`; they return [])."""
+    return _run_launched(config, dataset) if launched() else _run_here(config, dataset)
+
+def _run_here(cfg:ExperimentConfig, dataset=None)->list:
+    "`run_experiment` in this process (with `jobs` > 1: its worker processes, one per test domain)."
     ds = dataset if dataset is not None else load_dataset(cfg.dataset, cfg.data_root)
     base = Path(cfg.out)/ds.name
     log = _logger(base/'run.log')
@@ -699,6 +705,20 @@ def run_experiment(config:ExperimentConfig, # what to run (see `experiment_confi
                     _write_results(base)
                 if (trial, seed) == (cfg.trials[0], cfg.seeds[0]): _figure_inputs(ctx)
     return rows
+
+# %% ../nbs/12_pipeline.ipynb #54f19f19
+def _run_launched(cfg:ExperimentConfig, dataset=None)->list:
+    "`run_experiment` on one process of a `torchrun` group: process 0 leads, the others `follow` its DTL runs."
+    import torch.distributed as dist
+    device = join_group(cfg.device); procs = dist.get_world_size()
+    if cfg.jobs > 1: raise ValueError(f'under torchrun, run with jobs=1: the {procs} processes share each DTL run')
+    if not cfg.dtl.rounds or cfg.dtl.rounds % procs: raise ValueError(
+        f'under torchrun the {procs} processes share DTL rounds: set dtl.rounds to a multiple of {procs} '
+        f'(got {cfg.dtl.rounds}; `--override dtl.rounds={procs}`; one process makes the same run with it)')
+    cfg = dataclasses.replace(cfg, device=device)
+    if dist.get_rank() > 0: follow(device); return []
+    try: return _run_here(cfg, dataset)
+    finally: release_followers()
 
 # %% ../nbs/12_pipeline.ipynb #9f647345
 def _figure_inputs(ctx:StageContext):

@@ -150,7 +150,7 @@ _SCRUBBER_JS = """(function () {
 # %% ../nbs/14_widgets.ipynb #5925914d
 _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
-# %% ../nbs/14_widgets.ipynb #7637473c
+# %% ../nbs/14_widgets.ipynb #714da7b5
 def html_page(frag:str, # the widget's HTML fragment
               title:str # the page's title
              )->str:
@@ -163,7 +163,7 @@ def html_page(frag:str, # the widget's HTML fragment
 </body></html>
 """
 
-# %% ../nbs/14_widgets.ipynb #e5dd5449
+# %% ../nbs/14_widgets.ipynb #fb0d8e49
 def emit_html(frag:str, # the widget's HTML fragment
               title:str, # the page's title
               path=None, # where to write it (atomically); None: not written
