@@ -481,6 +481,17 @@ def difference_summary(diffs:list # paired differences A − B
     return dict(mean=statistics.fmean(diffs) if n else None,
                 se=statistics.stdev(diffs)/math.sqrt(n) if n > 1 else None, favour_a=sum(d > 0 for d in diffs), n=n)
 
+# %% ../nbs/10_evaluate.ipynb #90155d0b
+def _check_same_teacher(rows:list, a:str, b:str):
+    "Raise if a (test domain, trial) has rows of `a` and `b` trained from different teacher weights (where recorded)."
+    seen = {}
+    for r in rows:
+        if r['method'] in (a, b) and r.get('teacher_weights'):
+            k = (r['test_domain'], r.get('trial', 0))
+            if seen.setdefault(k, r['teacher_weights']) != r['teacher_weights']: raise ValueError(
+                f"{a} and {b} on {k[0]}, trial {k[1]}: rows of two different teachers (weights {seen[k]} and "
+                f"{r['teacher_weights']}; made on different machines?), which do not pair")
+
 # %% ../nbs/10_evaluate.ipynb #6ef7f127
 def paired_differences(rows:list, # result rows (of one setting) holding both methods
                        a:str, b:str, # the two methods: differences are a - b
@@ -488,6 +499,7 @@ def paired_differences(rows:list, # result rows (of one setting) holding both me
                       )->dict:
     """`a - b` per (trial, test domain), seeds averaged first, and per trial over the test domains both have: the
     differences and their mean ± standard error and how many favour `a`."""
+    _check_same_teacher(rows, a, b)
     A, B = (_unit_means(_replicates(rows, m, metric), True) for m in (a, b))
     if not A or not B: raise ValueError(f'no rows of method {a if not A else b!r}; methods here: '
                                         f'{", ".join(dict.fromkeys(r["method"] for r in rows))}')

@@ -753,6 +753,7 @@ def _row(ctx:StageContext, m:str, val:dict, test)->dict:
         row = {**want, **(_erm_row(ctx, cfg, method) if method.make is None else
                       _method_row(ctx, cfg, method, val, test, stage.folder)),
                'ipc': cfg.ipc, 'student': cfg.student.model, 'versions': versions()}
+    row['teacher_weights'] = tensor_fingerprint(ctx.teacher.model) # not the identity: what pairs rows (`paired_differences`)
     stage.save({}, row)
     ctx.log.info(
         f'{ctx.where} {m}: unseen {row["test_acc"]:.3f}, seen val {row["val_acc"]:.3f} ({time.time() - t0:.0f} s)')
