@@ -13,7 +13,8 @@ from .core import get_device, seed_everything, amp_dtype
 from .data import seed_hash
 from .style import StyleRecorder
 from .dtl import (DTL, DTLConfig, DTLResult, visit_schedule, cosine_lr, roll_jitter, dtl_step_losses, dtl_stage,
-                        _init_images, _assemble, _frozen, _log, _check_finite, _finished_result, _dtl_meta, _load_done)
+                        _init_images, _assemble, _frozen, _log, _check_finite, _finished_result, _dtl_meta, _load_done,
+                        _state_unit, _restore_state, _logger)
 
 # %% auto #0
 __all__ = ['visit_rounds', 'all_reduce_grads', 'train_dtl_sharded', 'launched', 'join_group', 'lead_dtl', 'follow',
@@ -83,20 +84,105 @@ def _gather_owned(S:torch.Tensor, schedule:list, n_batches:int, rank:int, procs:
     return full
 
 # %% ../nbs/17_distributed.ipynb #17286b65
-def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, procs:int, reduce, history:dict,
-                progress:bool)->int:
-    "Every round's steps (this process's visits of each round: every `procs`-th from `rank`), logged every `log_every`."
-    step, nb = 0, len(algo.S)
-    for r in tqdm(rounds, desc='DTL (rounds)', disable=not progress or rank > 0):
+def _log_group(algo:DTL, history:dict, step:int, total, terms, sharded:bool):
+    "Log this step's losses summed over the processes' batches (a process without a batch adds zeros)."
+    if not sharded: return _log(history, step, total, terms)
+    L, E = len(algo.target), len(algo.targets[0].m) # layers, seen domains: per_style_layers is [E, L]
+    keys = ['ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers', 'per_style_layers']
+    v = (torch.cat([total.reshape(1), *(terms[k].reshape(-1) for k in keys)]) if terms is not None
+         else torch.zeros(5 + L + E * L, device=algo.S[0].device))
+    dist.all_reduce(v)
+    _log(history, step, v[0], dict(zip(keys, [*v[1:5], v[5:5 + L], v[5 + L:].view(E, L)])))
+
+# %% ../nbs/17_distributed.ipynb #a4cd7a66
+def _check_group(algo:DTL, total, step:int, v, ck, sharded:bool):
+    "`_check_finite` on every process at once: when one finds NaN or inf, all stop (none waits for the others)."
+    try: _check_finite(algo, total, step, v, ck); err = None
+    except FloatingPointError as e: err = e
+    if sharded:
+        bad = torch.tensor([float(err is not None)], device=algo.S[0].device); dist.all_reduce(bad)
+        if bad.item() and err is None: err = FloatingPointError(
+            f'DTL stopped at step {step}: another process found NaN or inf (its message says where)')
+    if err is not None: raise err
+
+# %% ../nbs/17_distributed.ipynb #f56680a0
+def _to(x, device):
+    "`x` with every tensor (in dicts, lists, named tuples) on `device`."
+    if torch.is_tensor(x): return x.to(device)
+    if isinstance(x, dict): return {k: _to(v, device) for k, v in x.items()}
+    if isinstance(x, tuple) and hasattr(x, '_fields'): return type(x)(*(_to(v, device) for v in x))
+    if isinstance(x, (list, tuple)): return type(x)(_to(v, device) for v in x)
+    return x
+
+def _order(msg=None):
+    "Process 0's `msg` (a DTL run's inputs, or None: the end) on every process of the group."
+    box = [msg]; dist.broadcast_object_list(box, src=0); return box[0]
+
+# %% ../nbs/17_distributed.ipynb #c107468c
+def _sync_to_lead(algo:DTL, gens:list, mine:list, rank:int, procs:int):
+    "Process 0's copies of the batches `mine` (this process's of the round) that the other processes stepped."
+    part = {} if rank == 0 else {j: (algo.S[j].detach().cpu(), _to(algo.opts[j].state_dict(), 'cpu'), gens[j].get_state())
+                                 for j in mine}
+    parts = [None] * procs if rank == 0 else None
+    dist.gather_object(part, parts, dst=0)
+    if rank: return
+    with torch.no_grad():
+        for j, (s, o, gs) in ((j, x) for p in parts[1:] for j, x in p.items()):
+            algo.S[j].copy_(s); algo.opts[j].load_state_dict(o); gens[j].set_state(gs)
+
+# %% ../nbs/17_distributed.ipynb #7bf3adf5
+def _save_round(ck, algo:DTL, g, gens:list, r:int, rounds:list, history:dict):
+    "Write the state after round `r` (process 0 holds all of it) as one checkpoint unit."
+    t, st = _state_unit(algo, g, rounds[r][-1].index, history)
+    t.update({f'rng.batch.{j}': x.get_state() for j, x in enumerate(gens)}); ck.save(t, dict(st, round=r))
+
+def _resume_round(ck, algo:DTL, g, gens:list, rank:int, sharded:bool, device)->tuple:
+    """`(first round, history or None, whether process 0 keeps checkpoints)`: process 0 reads this run's checkpoint
+    and sends it to the others."""
+    saved = ck.load('cpu') if rank == 0 and ck is not None else None
+    keep = ck is not None
+    if sharded: box = [(keep, saved)]; dist.broadcast_object_list(box, src=0); keep, saved = box[0]
+    if saved is None: return 0, None, keep
+    t, st = saved
+    try:
+        _restore_state(algo, g, _to(t, device), st)
+        for j, x in enumerate(gens): x.set_state(t[f'rng.batch.{j}'])
+    except (KeyError, RuntimeError, IndexError) as e: raise RuntimeError(
+        f'{ck.path if ck is not None else "the checkpoint"} does not fit this run ({e}): delete it to start over') from e
+    if rank == 0: _logger.info(f'DTL: resumed after round {st["round"]} from {ck.path}')
+    return st['round'] + 1, st['history'], keep
+
+# %% ../nbs/17_distributed.ipynb #c20f50c5
+def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, procs:int, sharded:bool, history:dict,
+                start:int, ck, keep:bool, g, progress:bool):
+    """Every round from `start` (this process's visits of each round: every `procs`-th from `rank`), logged every
+    `log_every`, checkpointed after each round when `keep`."""
+    nb, reduce = len(algo.S), all_reduce_grads if sharded else None
+    step = sum(r[0].steps for r in rounds[:start])
+    bar = tqdm(total=algo.total_steps, initial=step, desc='DTL (rounds)', disable=not progress or rank > 0)
+    for i, r in enumerate(rounds[start:], start):
         mine = r[rank::procs]
         batches = [(v.index % nb, labels[v.images].to(algo.S[0].device), gens[v.index % nb]) for v in mine]
         algo.transfer.train()
         for n in range(r[0].steps):
             total, terms = algo.update_group(batches, r[0].first_step + n, step, rec, reduce); step += 1
-            if terms is not None and (step % algo.cfg.log_every == 0 or step == algo.total_steps):
-                _log(history, step, total, terms)
-        _check_finite(algo, total, step, r[0], None)
-    return step
+            if step % algo.cfg.log_every == 0 or step == algo.total_steps:
+                _log_group(algo, history, step, total, terms, sharded)
+        _check_group(algo, total, step, r[0], ck, sharded)
+        if keep:
+            if sharded: _sync_to_lead(algo, gens, [b[0] for b in batches], rank, procs)
+            if rank == 0: _save_round(ck, algo, g, gens, i, rounds, history)
+        bar.update(r[0].steps)
+    bar.close()
+
+# %% ../nbs/17_distributed.ipynb #8827234b
+def _done_on_all(out_dir, meta:dict, rank:int, sharded:bool, device)->DTLResult|None:
+    "The finished run of this identity in process 0's `out_dir`, on every process (None when there is none)."
+    done = _load_done(dtl_stage(out_dir, meta), 'cpu' if sharded else device) if out_dir is not None and rank == 0 else None
+    if sharded: box = [done]; dist.broadcast_object_list(box, src=0); done = box[0]
+    if done is None or not sharded: return done
+    return dataclasses.replace(done, images=done.images.to(device), labels=done.labels.to(device),
+                               transfer=done.transfer.to(device) if done.transfer is not None else None)
 
 # %% ../nbs/17_distributed.ipynb #82d0d357
 def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mode
@@ -107,7 +193,7 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
                       image_size:int|None=None, # side of S for init='noise'
                       config:DTLConfig|None=None, # hyper-parameters (default: `DTLConfig()`)
                       world:int|None=None, # visits per round (default: `config.rounds`, else the group's size, else 1)
-                      out_dir=None, # the artifact, written by process 0, reused when done (the same on every process)
+                      out_dir=None, # checkpoints and the artifact: process 0's is the run's (written, resumed, reused when done)
                       device=None, # default: the teacher's device
                       progress:bool=True, **kwargs # `DTLConfig` fields overriding `config`
                      )->DTLResult:
@@ -131,16 +217,17 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
     g = seed_everything(cfg.seed)
     images = _init_images(init, n_classes, cfg.ipc, image_size, g)
     meta = _dtl_meta(cfg, teacher, styles, init, n_classes, images)
-    if out_dir is not None and (done := _load_done(dtl_stage(out_dir, meta), device)) is not None: return done
+    if (done := _done_on_all(out_dir, meta, rank, sharded, device)) is not None: return done
     labels, schedule = torch.arange(n_classes).repeat_interleave(cfg.ipc), visit_schedule(cfg, n_classes)
     algo, rounds = DTL(teacher, styles, images, schedule, n_classes, cfg, device), visit_rounds(schedule, world)
     algo.total_steps = sum(r[0].steps for r in rounds)
     gens = [torch.Generator().manual_seed(seed_hash(cfg.seed, 'batch', j)) for j in range(len(algo.S))]
-    history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers',
-                               'per_style_layers']}
+    ck = dtl_stage(out_dir, meta).checkpoint if out_dir is not None and rank == 0 else None
+    start, history, keep = _resume_round(ck, algo, g, gens, rank, sharded, device)
+    history = history or {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style',
+                                          'avg_style_layers', 'per_style_layers']}
     with _frozen(teacher), StyleRecorder(teacher) as rec:
-        _run_rounds(algo, rounds, labels, gens, rec, rank, procs, all_reduce_grads if sharded else None, history,
-                    progress)
+        _run_rounds(algo, rounds, labels, gens, rec, rank, procs, sharded, history, start, ck, keep, g, progress)
     S = _assemble(algo.S, schedule, images)
     if sharded: S = _gather_owned(S, schedule, len(algo.S), rank, procs)
     return _finished_result(algo, S.cpu(), labels, styles, history, meta, out_dir if rank == 0 else None)
@@ -163,19 +250,6 @@ def join_group(device=None # the run's device; None or 'cuda' with GPUs: this pr
         wait = datetime.timedelta(seconds=float(os.environ.get('DDG_DIST_TIMEOUT', 86400)))
         dist.init_process_group('nccl' if gpu else 'gloo', timeout=wait)
     return device
-
-# %% ../nbs/17_distributed.ipynb #f56680a0
-def _to(x, device):
-    "`x` with every tensor (in dicts, lists, named tuples) on `device`."
-    if torch.is_tensor(x): return x.to(device)
-    if isinstance(x, dict): return {k: _to(v, device) for k, v in x.items()}
-    if isinstance(x, tuple) and hasattr(x, '_fields'): return type(x)(*(_to(v, device) for v in x))
-    if isinstance(x, (list, tuple)): return type(x)(_to(v, device) for v in x)
-    return x
-
-def _order(msg=None):
-    "Process 0's `msg` (a DTL run's inputs, or None: the end) on every process of the group."
-    box = [msg]; dist.broadcast_object_list(box, src=0); return box[0]
 
 # %% ../nbs/17_distributed.ipynb #122e783d
 def lead_dtl(teacher:nn.Module, styles:dict, n_classes:int, ipc:int, init, image_size:int|None,

@@ -246,8 +246,8 @@ def _unstack_snapshots(t:dict, steps:list, stacked:bool=False):
             for j, s in enumerate(steps)]
 
 # %% ../nbs/07_dtl.ipynb #f8def05f
-def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict):
-    "Write the state of `algo` (a `DTL`) after `visit` as one checkpoint unit."
+def _state_unit(algo, g:torch.Generator, visit:int, history:dict)->tuple:
+    "`(tensors, state)`: everything a run of `algo` (a `DTL`) needs to go on after `visit`, as one checkpoint unit."
     t, groups = {f'S.{j}': s.detach() for j, s in enumerate(algo.S)}, []
     for j, o in enumerate(algo.opts):
         ot, og = optimizer_state_tensors(o, f'optS.{j}'); t.update(ot); groups.append(og)
@@ -256,25 +256,33 @@ def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict)
     t['rng.torch'] = torch.get_rng_state(); t['rng.g'] = g.get_state()
     snaps = _stack_snapshots(algo.snaps)
     if snaps: t.update({f'snap.{k}': v for k, v in snaps.items() if k != 'step'})
-    ck.save(t, dict(visit=visit, history=history, groups=groups, psi_groups=og, scaler=algo.scaler.state_dict(),
-                    snap_steps=snaps['step'] if snaps else []))
+    return t, dict(visit=visit, history=history, groups=groups, psi_groups=og, scaler=algo.scaler.state_dict(),
+                   snap_steps=snaps['step'] if snaps else [])
+
+def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict):
+    "Write the state of `algo` (a `DTL`) after `visit` as one checkpoint unit."
+    ck.save(*_state_unit(algo, g, visit, history))
 
 # %% ../nbs/07_dtl.ipynb #d26746c2
+def _restore_state(algo, g:torch.Generator, t:dict, st:dict):
+    "Put a checkpoint unit `(t, st)` of `_state_unit` back into `algo` and `g`."
+    with torch.no_grad():
+        for j, s in enumerate(algo.S): s.copy_(t[f'S.{j}'])
+    for j, o in enumerate(algo.opts): load_optimizer_state(o, t, st['groups'][j], f'optS.{j}')
+    load_optimizer_state(algo.opt_psi, t, st['psi_groups'], 'optpsi')
+    algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
+    torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
+    if st.get('scaler'): algo.scaler.load_state_dict(st['scaler']) # fp16's loss scale
+    algo.snaps = _unstack_snapshots(t, st.get('snap_steps', []))
+
 def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
     "Restore the checkpoint of this run into `algo` and `g`: `(next visit, history)`, or None when there is none."
     saved = ck.load(device) # one atomic file, of this identity
     if saved is None: return None
-    t, st = saved
     try:
-        with torch.no_grad():
-            for j, s in enumerate(algo.S): s.copy_(t[f'S.{j}'])
-        for j, o in enumerate(algo.opts): load_optimizer_state(o, t, st['groups'][j], f'optS.{j}')
-        load_optimizer_state(algo.opt_psi, t, st['psi_groups'], 'optpsi')
-        algo.transfer.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith('psi.')})
-        torch.set_rng_state(t['rng.torch'].cpu()); g.set_state(t['rng.g'].cpu())
-        if st.get('scaler'): algo.scaler.load_state_dict(st['scaler']) # fp16's loss scale
-        algo.snaps = _unstack_snapshots(t, st.get('snap_steps', []))
-        _logger.info(f'DTL: resumed after visit {st["visit"]} from {ck.path}'); return st['visit'] + 1, st['history']
+        _restore_state(algo, g, *saved)
+        _logger.info(f'DTL: resumed after visit {saved[1]["visit"]} from {ck.path}')
+        return saved[1]['visit'] + 1, saved[1]['history']
     except (KeyError, RuntimeError, IndexError) as e: warnings.warn(
         f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
 
