@@ -7,7 +7,7 @@ issue and each stage's throughput as a fraction of a bare ResNet-18 forward+back
     python benchmarks/gpu_check.py --device cpu --size 32 --teacher small_cnn --student small_cnn --steps 1  # smoke
 
 Without a GPU (and without --device) it says so and exits 0."""
-import argparse, json, sys, time
+import argparse, ctypes, json, re, sys, time
 import torch, torch.nn.functional as F
 from ddg_nb.core import amp_dtype, autocast, grad_scaler, scaled_step
 from ddg_nb.models import ERMTeacher, TeacherConfig, create_model, bn_layers
@@ -22,14 +22,32 @@ K, E = 7, 3 # PACS: 7 classes, 3 seen domains
 def _sync(dev):
     if dev.type == 'cuda': torch.cuda.synchronize(dev)
 
+def _rss_mib(key:str)->float|None:
+    "This process's resident set (`VmRSS`) or its high-water mark (`VmHWM`) in MiB, from /proc (None elsewhere)."
+    try: return int(re.search(key + r':\s+(\d+)', open('/proc/self/status').read()).group(1))/1024
+    except (OSError, AttributeError): return None
+
+def _reset_peak_rss()->bool:
+    """Give freed heap memory back to the system (glibc's `malloc_trim`, so that the next calls' memory is counted
+    again), then set the high-water mark to the current resident set (Linux's /proc/self/clear_refs); False where it
+    cannot."""
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+        with open('/proc/self/clear_refs', 'w') as f: f.write('5')
+        return True
+    except (OSError, AttributeError): return False
+
 def timed(f, steps:int, dev)->tuple:
-    "`(seconds per call, peak MiB or None)` of `f` over `steps` calls after one warm-up call."
+    """`(seconds per call, peak MiB or None)` of `f` over `steps` calls after one warm-up call. Peak: on a GPU the
+    most memory allocated on it; on a CPU the most resident memory above the resident set before the calls (Linux)."""
     f(); _sync(dev)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats(dev)
+    cpu_peak = dev.type == 'cpu' and _reset_peak_rss(); base = _rss_mib('VmRSS')
     t = time.perf_counter()
     for _ in range(steps): f()
     _sync(dev); dt = (time.perf_counter() - t)/steps
-    return dt, (torch.cuda.max_memory_allocated(dev)/2**20 if dev.type == 'cuda' else None)
+    if dev.type == 'cuda': return dt, torch.cuda.max_memory_allocated(dev)/2**20
+    return dt, (_rss_mib('VmHWM') - base if cpu_peak and base is not None else None)
 
 def modes(dev, asked):
     "The AMP modes to run: fp32 always; bf16 where the device has it; fp16."
@@ -107,7 +125,8 @@ def check(a)->dict:
     out = dict(device=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else 'cpu', size=a.size, batch=a.batch,
                torch=torch.__version__, gmac_teacher=m_t/1e9, gmac_psi=m_p/1e9, modes={})
     print(f"{out['device']}, torch {torch.__version__}, {a.size} px, batch {a.batch}, teacher {a.teacher}, "
-          f"student {a.student}, {a.steps} timed steps per stage")
+          f"student {a.student}, {a.steps} timed steps per stage; peak memory: "
+          + ('the most allocated on the GPU' if dev.type == 'cuda' else 'the most resident above the stage\'s start (+)'))
     for amp in modes(dev, a.amp):
         t_ref, _ = timed(bare_fb('resnet18', a.batch, a.size, dev, amp), a.steps, dev)
         ref = a.batch/t_ref
@@ -125,7 +144,8 @@ def check(a)->dict:
         out['modes'][str(amp or 'fp32')] = dict(resnet18_images_per_s=ref, stages=rows, ratios=ratios)
         print(f"\namp={amp or 'fp32'} (autocast {amp_dtype(amp, dev)}): bare ResNet-18 fwd+bwd {ref:.0f} images/s")
         for name, r in rows.items():
-            mem = f"{r['peak_mib']:8.0f} MiB" if r['peak_mib'] is not None else '       - MiB'
+            mem = (f"{'+' if dev.type == 'cpu' else ''}{r['peak_mib']:.0f} MiB".rjust(12) if r['peak_mib'] is not None
+                   else '       - MiB')
             print(f"  {name:32s} {r['images_per_s']:9.1f} images/s {r['ms']:9.1f} ms {mem}  "
                   f"{r['of_resnet18']:.2f}x ResNet-18")
         for k, v in ratios.items(): print(f'  {k}: {v:.2f}')

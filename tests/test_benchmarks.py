@@ -21,3 +21,7 @@ def test_gpu_check_cpu_smoke(tmp_path):
     for mode in res['modes'].values():
         assert len(mode['stages']) == 7 and all(s['images_per_s'] > 0 for s in mode['stages'].values())
         assert all(v > 0 for v in mode['ratios'].values()) and len(mode['ratios']) == 3
+        if sys.platform == 'linux': # CPU peak: resident memory above each stage's start
+            peak = {k: s['peak_mib'] for k, s in mode['stages'].items()}
+            assert all(v is not None and v >= 0 for v in peak.values()), peak
+            assert peak['DTL step'] > peak['SRe2L step'], peak # (1+E)B teacher images and psi's E*B copies, against B
