@@ -2,12 +2,14 @@
 cells skipped) and check every page in headless Chromium (`tools/check_docs.py`): images load, internal links and
 anchors resolve, no request leaves 127.0.0.1, no console error, KaTeX typesets, the λ scrubbers react to the slider, every explorer control changes what it drives.
 
-Marked `docs` (about 5 minutes on one core): `pytest -m "not docs"` deselects it. Needs Debian's `chromium` and the
+It is also the suite's run of the notebooks: while it is selected and can run, `tests/test_notebooks.py` skips
+them (see `conftest.py`), so each runs once, `docs_jobs()` at a time. Marked `docs`: `pytest -m "not docs"` deselects
+it, and the notebooks then run one test each. Needs Debian's `chromium` and the
 `playwright` package (`.ci/run` installs both); where either is missing it is skipped, except in CI, where it fails."""
 import os, sys, shutil, importlib.util
 from pathlib import Path
 import pytest
-from conftest import require_tools
+from conftest import require_tools, docs_jobs
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -16,7 +18,7 @@ def test_docs_site(tmp_path):
     require_tools('docs check', 'chromium', 'playwright')
     sys.path.insert(0, str(ROOT/'tools'))
     import build_docs, check_docs
-    rec = build_docs.build(tmp_path/'site', jobs=1)
+    rec = build_docs.build(tmp_path/'site', jobs=docs_jobs())
     print(f'docs built in {rec["seconds"]} s')
     want = {'index.html', 'widgets.html', 'explorers.html', 'tutorials/quickstart.html', 'tutorials/pacs.html'}
     assert want <= set(rec['pages']), f'missing pages: {want - set(rec["pages"])}'

@@ -324,9 +324,15 @@ def build(out:str|Path='_site', jobs:int=1, katex:str|None=None, nbs:list|None=N
         cwd = os.getcwd(); os.chdir(proj)
         try:
             with ProcessPoolExecutor(max_workers=max(1, jobs), mp_context=mp.get_context('spawn'), max_tasks_per_child=1) as ex:
+                # the largest notebooks (the longest runs) start first, so that with several jobs none is left alone at the end
+                first = sorted(range(len(rels)), key=lambda i: -(root/'nbs'/rels[i]).stat().st_size)
+                futures = {i: ex.submit(_worker, args[i]) for i in first}
                 results = []
-                for r, res in zip(rels, ex.map(_worker, args)):
-                    if 'error' in res: raise SystemExit(f'docs build failed in {r}:\n{res["error"]}')
+                for i, r in enumerate(rels):
+                    res = futures[i].result()
+                    if 'error' in res:
+                        for f in futures.values(): f.cancel()
+                        raise SystemExit(f'docs build failed in {r}:\n{res["error"]}')
                     print(f'  {r.as_posix():32s} {res["seconds"]["execute"]:6.1f} s run, {res["seconds"]["total"]:6.1f} s with API docs'
                           + (f', {res["skipped"]} cell(s) skipped (slow/gpu)' if res['skipped'] else ''), flush=True)
                     results.append(res)

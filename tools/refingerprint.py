@@ -13,7 +13,7 @@ it checks them against the dataset's `SHA256SUMS` when there is one, and otherwi
 """
 import argparse, json, hashlib
 from pathlib import Path
-from ddg_nb.core import settings_hash, save_json, load_json
+from ddg_nb.core import settings_hash, save_json, load_json, DamagedFile
 from ddg_nb.data import get_dataset
 from ddg_nb.stage import load_unit, save_unit, data_fingerprint
 
@@ -49,7 +49,10 @@ def main(run:Path, data_root:Path, dry_run:bool):
     n = 0
     for f in sorted(run.rglob('*.safetensors')):
         if f.name == 'teacher.safetensors': continue
-        t, rec = load_unit(f); new = rekey(rec, old)
+        try: t, rec = load_unit(f)
+        except DamagedFile: # kept student weights, exported sets: plain tensors, no record, no key
+            print(f'{f.relative_to(run)}: no ddg_nb record, left as it is'); continue
+        new = rekey(rec, old)
         if new != rec: n += 1; dry_run or save_unit(f, t, new)
     for f in sorted(run.rglob('*.json')):
         rec = load_json(f); new = rekey(rec, old)
