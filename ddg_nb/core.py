@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #eed6d3fd
 from __future__ import annotations
-import os, json, random, hashlib, tempfile, contextlib, platform
+import os, json, random, hashlib, tempfile, contextlib, platform, functools
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,8 +13,8 @@ import torch
 __all__ = ['AMP_MODES', 'PORTABLE_CPU', 'SPEED_SETTINGS', 'OPTIONAL_SETTINGS', 'get_device', 'seed_everything', 'check_amp',
            'amp_dtype', 'autocast', 'grad_scaler', 'scaled_step', 'maybe_compile', 'atomic_write', 'save_json',
            'DamagedFile', 'load_json', 'save_tensors', 'load_tensors', 'optimizer_state_tensors',
-           'load_optimizer_state', 'cpu_name', 'versions', 'without_speed', 'settings_hash', 'cache_dir', 'sha256sum',
-           'folder_lock']
+           'load_optimizer_state', 'cpu_name', 'code_fingerprint', 'versions', 'without_speed', 'settings_hash',
+           'cache_dir', 'sha256sum', 'folder_lock']
 
 # %% ../nbs/00_core.ipynb #bfdbefd0
 def get_device(device:str|torch.device|None=None # `None`: CUDA if available, then Apple MPS, else CPU
@@ -192,6 +192,19 @@ def cpu_name()->str:
 PORTABLE_CPU = dict(ATEN_CPU_CAPABILITY='default', ONEDNN_MAX_CPU_ISA='SSE41', MKL_CBWR='COMPATIBLE',
                     OMP_NUM_THREADS='1', MKL_NUM_THREADS='1') # the environment of CPU kernels pinned across machines
 
+# %% ../nbs/00_core.ipynb #608d3def
+@functools.lru_cache(maxsize=None) # the code this process loaded: read once, at its first record
+def code_fingerprint(folder:str|Path|None=None # a package folder (default: ddg_nb's)
+                    )->str:
+    """SHA-256 (12 hex digits) of the package's Python files, names and contents: which code made a result, where the
+    version string stays the same between releases and no git checkout is at hand."""
+    import ddg_nb
+    folder = Path(folder or Path(ddg_nb.__file__).parent); h = hashlib.sha256()
+    for f in sorted(folder.rglob('*.py')):
+        if '__pycache__' in f.parts: continue
+        h.update(f.relative_to(folder).as_posix().encode() + b'\0' + f.read_bytes() + b'\0')
+    return h.hexdigest()[:12]
+
 # %% ../nbs/00_core.ipynb #ff35cfd8
 def versions()->dict:
     "Versions of Python, ddg_nb and the libraries that decide numerical results."
@@ -203,6 +216,7 @@ def versions()->dict:
         except md.PackageNotFoundError: out[p] = None
     out['cuda'] = torch.version.cuda if torch.cuda.is_available() else None
     out['cpu'] = cpu_name()
+    out['code'] = code_fingerprint() # the package's source files, as this process loaded them
     return out
 
 # %% ../nbs/00_core.ipynb #f94c3e22
