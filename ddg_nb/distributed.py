@@ -121,8 +121,8 @@ def _order(msg=None):
 # %% ../nbs/17_distributed.ipynb #c107468c
 def _sync_to_lead(algo:DTL, gens:list, mine:list, rank:int, procs:int):
     "Process 0's copies of the batches `mine` (this process's of the round) that the other processes stepped."
-    part = {} if rank == 0 else {j: (algo.S[j].detach().cpu(), _to(algo.opts[j].state_dict(), 'cpu'), gens[j].get_state())
-                                 for j in mine}
+    part = {} if rank == 0 else {
+        j: (algo.S[j].detach().cpu(), _to(algo.opts[j].state_dict(), 'cpu'), gens[j].get_state()) for j in mine}
     parts = [None] * procs if rank == 0 else None
     dist.gather_object(part, parts, dst=0)
     if rank: return
@@ -147,8 +147,9 @@ def _resume_round(ck, algo:DTL, g, gens:list, rank:int, sharded:bool, device)->t
     try:
         _restore_state(algo, g, _to(t, device), st)
         for j, x in enumerate(gens): x.set_state(t[f'rng.batch.{j}'])
-    except (KeyError, RuntimeError, IndexError) as e: raise RuntimeError(
-        f'{ck.path if ck is not None else "the checkpoint"} does not fit this run ({e}): delete it to start over') from e
+    except (KeyError, RuntimeError, IndexError, ValueError) as e: raise RuntimeError(
+        f'{ck.path if ck is not None else "the checkpoint"} does not fit this run ({e}): delete it to start over'
+    ) from e
     if rank == 0: _logger.info(f'DTL: resumed after round {st["round"]} from {ck.path}')
     return st['round'] + 1, st['history'], keep
 
@@ -178,7 +179,8 @@ def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, procs:i
 # %% ../nbs/17_distributed.ipynb #8827234b
 def _done_on_all(out_dir, meta:dict, rank:int, sharded:bool, device)->DTLResult|None:
     "The finished run of this identity in process 0's `out_dir`, on every process (None when there is none)."
-    done = _load_done(dtl_stage(out_dir, meta), 'cpu' if sharded else device) if out_dir is not None and rank == 0 else None
+    done = None
+    if out_dir is not None and rank == 0: done = _load_done(dtl_stage(out_dir, meta), 'cpu' if sharded else device)
     if sharded: box = [done]; dist.broadcast_object_list(box, src=0); done = box[0]
     if done is None or not sharded: return done
     return dataclasses.replace(done, images=done.images.to(device), labels=done.labels.to(device),
@@ -193,7 +195,7 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
                       image_size:int|None=None, # side of S for init='noise'
                       config:DTLConfig|None=None, # hyper-parameters (default: `DTLConfig()`)
                       world:int|None=None, # visits per round (default: `config.rounds`, else the group's size, else 1)
-                      out_dir=None, # checkpoints and the artifact: process 0's is the run's (written, resumed, reused when done)
+                      out_dir=None, # checkpoints and artifact: process 0's (written, resumed, reused when done)
                       device=None, # default: the teacher's device
                       progress:bool=True, **kwargs # `DTLConfig` fields overriding `config`
                      )->DTLResult:

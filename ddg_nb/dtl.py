@@ -264,8 +264,21 @@ def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict)
     ck.save(*_state_unit(algo, g, visit, history))
 
 # %% ../nbs/07_dtl.ipynb #d26746c2
+def _state_problems(algo, t:dict, st:dict)->list:
+    "What keeps the checkpoint unit `(t, st)` from fitting `algo`: missing tensors, other shapes; `[]` if nothing."
+    want = {**{f'S.{j}': s.shape for j, s in enumerate(algo.S)},
+            **{f'psi.{k}': v.shape for k, v in algo.transfer.state_dict().items()}, 'rng.torch': None, 'rng.g': None}
+    out = [f'no {k}' for k in want if k not in t]
+    out += [f'{k} is {list(t[k].shape)}, not {list(s)}' for k, s in want.items() if k in t and s is not None
+            and t[k].shape != s]
+    n = len(st.get('groups', []))
+    if n != len(algo.opts): out.append(f'{n} optimizers of S, not {len(algo.opts)}')
+    return out
+
 def _restore_state(algo, g:torch.Generator, t:dict, st:dict):
-    "Put a checkpoint unit `(t, st)` of `_state_unit` back into `algo` and `g`."
+    """Put a checkpoint unit `(t, st)` of `_state_unit` back into `algo` and `g`; a ValueError, with `algo`
+    untouched, when it does not fit."""
+    if bad := _state_problems(algo, t, st): raise ValueError('; '.join(bad[:5]))
     with torch.no_grad():
         for j, s in enumerate(algo.S): s.copy_(t[f'S.{j}'])
     for j, o in enumerate(algo.opts): load_optimizer_state(o, t, st['groups'][j], f'optS.{j}')
@@ -283,7 +296,7 @@ def _load_state(ck:Checkpoint, algo, g:torch.Generator, device)->tuple|None:
         _restore_state(algo, g, *saved)
         _logger.info(f'DTL: resumed after visit {saved[1]["visit"]} from {ck.path}')
         return saved[1]['visit'] + 1, saved[1]['history']
-    except (KeyError, RuntimeError, IndexError) as e: warnings.warn(
+    except (KeyError, RuntimeError, IndexError, ValueError) as e: warnings.warn(
         f'{ck.path}: unreadable DTL checkpoint ({e}); starting over')
 
 # %% ../nbs/07_dtl.ipynb #982fd379
