@@ -14,7 +14,7 @@ from .data import seed_hash
 from .style import StyleRecorder
 from .dtl import (DTL, DTLConfig, DTLResult, visit_schedule, cosine_lr, roll_jitter, dtl_step_losses, dtl_stage,
                         _init_images, _assemble, _frozen, _log, _check_finite, _finished_result, _dtl_meta, _load_done,
-                        _state_unit, _restore_state, _logger)
+                        _state_unit, _restore_state, _new_history, _logger)
 
 # %% auto #0
 __all__ = ['visit_rounds', 'all_reduce_grads', 'train_dtl_sharded', 'launched', 'join_group', 'lead_dtl', 'follow',
@@ -226,8 +226,7 @@ def train_dtl_sharded(teacher:nn.Module, # the squeezed teacher; used frozen, in
     gens = [torch.Generator().manual_seed(seed_hash(cfg.seed, 'batch', j)) for j in range(len(algo.S))]
     ck = dtl_stage(out_dir, meta).checkpoint if out_dir is not None and rank == 0 else None
     start, history, keep = _resume_round(ck, algo, g, gens, rank, sharded, device)
-    history = history or {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style',
-                                          'avg_style_layers', 'per_style_layers']}
+    history = history or _new_history()
     with _frozen(teacher), StyleRecorder(teacher) as rec:
         _run_rounds(algo, rounds, labels, gens, rec, rank, procs, sharded, history, start, ck, keep, g, progress)
     S = _assemble(algo.S, schedule, images)

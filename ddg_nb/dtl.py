@@ -265,12 +265,10 @@ def _save_state(ck:Checkpoint, algo, g:torch.Generator, visit:int, history:dict)
 
 # %% ../nbs/07_dtl.ipynb #d26746c2
 def _state_problems(algo, t:dict, st:dict)->list:
-    "What keeps the checkpoint unit `(t, st)` from fitting `algo`: missing tensors, other shapes; `[]` if nothing."
-    want = {**{f'S.{j}': s.shape for j, s in enumerate(algo.S)},
-            **{f'psi.{k}': v.shape for k, v in algo.transfer.state_dict().items()}, 'rng.torch': None, 'rng.g': None}
-    out = [f'no {k}' for k in want if k not in t]
-    out += [f'{k} is {list(t[k].shape)}, not {list(s)}' for k, s in want.items() if k in t and s is not None
-            and t[k].shape != s]
+    "What keeps the checkpoint unit `(t, st)` from fitting `algo`: missing tensors, other shapes, NaN; `[]` if nothing."
+    shapes = {**{f'S.{j}': s.shape for j, s in enumerate(algo.S)},
+              **{f'psi.{k}': v.shape for k, v in algo.transfer.state_dict().items()}}
+    out = check_tensors(t, shapes) + [f'no tensor {k!r}' for k in ('rng.torch', 'rng.g') if k not in t]
     n = len(st.get('groups', []))
     if n != len(algo.opts): out.append(f'{n} optimizers of S, not {len(algo.opts)}')
     return out
@@ -489,12 +487,16 @@ def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None)
     raise FloatingPointError(f'DTL stopped at step {step} (class {v.k}, batch {v.m}): {"; ".join(bad)}; {kept}; '
                              'lower lr_images / lr_transfer / lr_theta, or check the style bank')
 
+# %% ../nbs/07_dtl.ipynb #088d2721
+def _new_history()->dict:
+    "An empty DTL history: per logged step, the losses `_log` records."
+    return {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers',
+                            'per_style_layers']}
+
 # %% ../nbs/07_dtl.ipynb #24e93e16
 def _dtl_resume(ck:Checkpoint|None, algo:DTL, schedule:list, g:torch.Generator, device)->tuple:
     "`(first visit, its first step, history)` from the checkpoint of this run, or a fresh start."
-    history = {k: [] for k in ['step', 'total', 'ce', 'ce_psi', 'avg_style', 'per_style', 'avg_style_layers',
-                               'per_style_layers']}
-    start, history = (ck is not None and _load_state(ck, algo, g, device)) or (0, history)
+    start, history = (ck is not None and _load_state(ck, algo, g, device)) or (0, _new_history())
     return start, sum(v.steps for v in schedule[:start]), history
 
 # %% ../nbs/07_dtl.ipynb #1bd60b65
