@@ -220,7 +220,7 @@ def versions()->dict:
     return out
 
 # %% ../nbs/00_core.ipynb #f94c3e22
-SPEED_SETTINGS = ('channels_last', 'compile', 'checkpoint_every') # fields that change speed, not what is computed
+SPEED_SETTINGS = ('channels_last', 'compile', 'checkpoint_visits') # fields that change speed, not what is computed
 # fields added after 0.2.0, left out of identities at these values: what was computed before they existed keeps its
 OPTIONAL_SETTINGS = {'mixstyle': None, 'snapshots': 0, 'rounds': 0}
 

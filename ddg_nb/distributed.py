@@ -157,7 +157,7 @@ def _resume_round(ck, algo:DTL, g, gens:list, rank:int, sharded:bool, device)->t
 def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, procs:int, sharded:bool, history:dict,
                 start:int, ck, keep:bool, g, progress:bool):
     """Every round from `start` (this process's visits of each round: every `procs`-th from `rank`), logged every
-    `log_every`, checkpointed every `checkpoint_every` rounds when `keep`."""
+    `log_every`, checkpointed every `checkpoint_visits` rounds when `keep`."""
     nb, reduce = len(algo.S), all_reduce_grads if sharded else None
     step = sum(r[0].steps for r in rounds[:start])
     bar = tqdm(total=algo.total_steps, initial=step, desc='DTL (rounds)', disable=not progress or rank > 0)
@@ -170,7 +170,7 @@ def _run_rounds(algo:DTL, rounds:list, labels, gens:list, rec, rank:int, procs:i
             if step % algo.cfg.log_every == 0 or step == algo.total_steps:
                 _log_group(algo, history, step, total, terms, sharded)
         _check_group(algo, total, step, r[0], ck, sharded)
-        if keep and (i + 1) % algo.cfg.checkpoint_every == 0:
+        if keep and (i + 1) % algo.cfg.checkpoint_visits == 0:
             if sharded: _sync_to_lead(algo, gens, [b[0] for b in batches], rank, procs)
             if rank == 0: _save_round(ck, algo, g, gens, i, rounds, history)
         bar.update(r[0].steps)

@@ -58,11 +58,11 @@ class DTLConfig:
     channels_last:bool=True # psi's memory format (speed only; the teacher keeps its own: `TeacherConfig.channels_last`)
     snapshots:int=0 # frames of S and psi's copies kept at evenly spaced visits, start and end included (0: none)
     rounds:int=0 # 0: Algorithm 1's order, one batch a step; N: rounds of N visits, psi stepped on their summed gradient
-    checkpoint_every:int=1 # visits (rounds) between checkpoints, each all of S, its Adam state and psi (speed only)
+    checkpoint_visits:int=1 # visits (rounds) between checkpoints, each all of S, its Adam state and psi (speed only)
 
     def __post_init__(self):
         for k in ['ipc', 'batch_size', 'iterations', 'steps_per_visit', 'log_every', 'transfer_width',
-                  'checkpoint_every']:
+                  'checkpoint_visits']:
             if getattr(self, k) < 1: raise ValueError(f'DTLConfig.{k} must be >= 1, got {getattr(self, k)}')
         if self.snapshots == 1 or self.snapshots < 0: raise ValueError(
             f'DTLConfig.snapshots must be 0 or >= 2 (the start and the end), got {self.snapshots}')
@@ -484,7 +484,7 @@ def _check_finite(algo:DTL, total:torch.Tensor, step:int, v, ck:Checkpoint|None)
                **{f'psi.{k}': w for k, w in algo.transfer.state_dict().items()}}
     bad = training_faults(total, learned)
     if not bad: return
-    kept = (f'the last checkpoint (every checkpoint_every={algo.cfg.checkpoint_every} visits) is kept in {ck.path}'
+    kept = (f'the last checkpoint (every checkpoint_visits={algo.cfg.checkpoint_visits} visits) is kept in {ck.path}'
             if ck is not None and ck.path.exists()
             else 'no checkpoint was written yet')
     raise FloatingPointError(f'DTL stopped at step {step} (class {v.k}, batch {v.m}): {"; ".join(bad)}; {kept}; '
@@ -572,7 +572,7 @@ def train_dtl(teacher:nn.Module, # the squeezed teacher; used frozen, in eval mo
                 _check_finite(algo, total, step, v, ck)
                 if v.index in frames: algo.snaps.append(_snapshot(algo, _assemble(algo.S, schedule, images), step))
                 bar.update(v.steps); bar.set_postfix(loss=f'{total.item():.3f}')
-                if ck is not None and (v.index + 1) % cfg.checkpoint_every == 0:
+                if ck is not None and (v.index + 1) % cfg.checkpoint_visits == 0:
                     _save_state(ck, algo, g, v.index, history)
                 for cb in callbacks: cb(v, _assemble(algo.S, schedule, images), history)
     finally: bar.close()
