@@ -49,7 +49,7 @@ def main(preset:str='cpu-pacs', # experiment preset
             ctx = StageContext(cfg, ds, splits, teacher, styles, seed, folder, log, trial=trial or 0)
             t0 = time.time(); r = ctx.dtl(); t_dtl = time.time() - t0
             q = ctx.transfer_quality()
-            row = dict(test_domain=d, trial=trial, setting=name, overrides=over, preset=preset, seed=seed, seconds=t_dtl,
-                       dtl=dict(vars(r.config)), quality=q, teacher_val=teacher.metrics['val_acc'])
+            row = dict(test_domain=d, trial=trial, setting=name, overrides=over, preset=preset, seed=seed,
+                       seconds=t_dtl, dtl=dict(vars(r.config)), quality=q, teacher_val=teacher.metrics['val_acc'])
             with open(out, 'a') as f: f.write(json.dumps(row) + '\n')
             print(d, name, f'{t_dtl:.0f} s', ' '.join(f"{e}:{v['closed']:.2f}" for e, v in q.items()), flush=True)
