@@ -195,6 +195,8 @@ def plot_transfer_quality(quality:dict, # `ddg_nb.dtl.transfer_quality`'s result
         c = quality[d]['closed']
         top = max(quality[d]['S'], quality[d]['psi'])
         ax.text(i, top, 'n/a' if c is None else f'{c:.0%}', ha='center', va='bottom')
+    hi = max(v for d in doms for k, v in quality[d].items() if k in ('S', 'psi', 'real'))
+    ax.set_ylim(0, 1.2*hi) # room for the labels under the title
     ax.set_xticks(range(len(doms)), doms); ax.set_ylabel('style loss to e (eq. 8)'); ax.legend(fontsize=7)
     if title: ax.set_title(title, fontsize=9)
     return fig
