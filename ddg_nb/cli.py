@@ -181,7 +181,7 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
         students:str=None, # comma-separated student architectures (timm names), one run each on the same teachers
                            # and distilled sets, and a methods x students table (the paper's Table 3)
         figures:bool_arg=True, # write figures next to the results
-        dry_run:store_true=False # print the configuration and the grid of rows, run nothing
+        dry_run:store_true=False # print the configuration, the grid of rows and what they cost; run nothing
        ):
     "Run the distillation experiment (teacher, style bank, DTL, students) and print the results table."
     from ddg_nb.pipeline import (experiment_config, load_config, run_experiment, save_figures, METHODS, ABLATIONS,
@@ -205,6 +205,8 @@ def run(preset:str='cpu', # a preset of `ddg_nb.presets.PRESETS`: cpu, demo, cpu
         grid = f'trials {cfg.trials} x seeds {cfg.seeds} x methods {", ".join(cfg.methods)}'
         print(f'\n{n*len(cfg.test_domains)} rows: test domains {cfg.test_domains} x {grid}' if cfg.test_domains
               else f'\n{n} rows per test domain (every domain of the dataset): {grid}')
+        from ddg_nb.cost import estimate
+        print('\n' + estimate(cfg)) # the work of every stage, and its time on a GPU (`ddg_nb.cost`)
         return cfg
     t0 = time.time()
     ds = load_dataset(cfg.dataset, cfg.data_root)
