@@ -4,7 +4,7 @@
 
 # %% ../nbs/23_cost.ipynb #7cdc0d15
 from __future__ import annotations
-import dataclasses, math
+import dataclasses, functools
 from dataclasses import dataclass
 import torch, torch.nn as nn
 from .models import create_model
@@ -13,7 +13,7 @@ from .dtl import visit_schedule
 
 # %% auto #0
 __all__ = ['PASSES', 'COSTED', 'REFERENCE_THROUGHPUT', 'counter', 'pass_macs', 'Work', 'split_sizes', 'n_evals', 'run_work',
-           'model_macs', 'run_macs', 'resnet50_train_macs', 'run_cost', 'cost_markdown', 'dataset_sizes', 'estimate']
+           'model_macs', 'run_macs', 'resnet50_train_macs', 'run_cost', 'cost_markdown', 'dataset_shape', 'estimate']
 
 # %% ../nbs/23_cost.ipynb #c22a3b25
 PASSES = ('forward', 'train', 'input_grad')
@@ -186,6 +186,7 @@ def run_macs(work:list, # `run_work`'s rows
 REFERENCE_THROUGHPUT = {'A100': 2470., 'V100': 1200., 'T4': 400.}
 
 # %% ../nbs/23_cost.ipynb #c40954cc
+@functools.lru_cache
 def resnet50_train_macs(size:int=224)->float:
     "Multiply-adds of one ResNet-50 training pass on one image (the unit the reference throughputs are in)."
     return pass_macs(create_model('resnet50', 1000), size, 'train')
@@ -198,10 +199,9 @@ def run_cost(cfg, # an `ExperimentConfig`
     """The whole configuration (its test domains, trials and seeds): `{'stages': {stage: multiply-adds},
     'total', 'resnet50_images' (ResNet-50 training passes of the same work), 'hours': {GPU: at least},
     'not_priced': methods}`."""
-    domains = cfg.test_domains or list(sizes)
-    macs, stages, skipped = model_macs(cfg, n_classes, len(sizes) - 1), {}, []
-    for d in domains:
-        work, skipped = run_work(cfg, sizes, d, n_classes)
+    works = [run_work(cfg, sizes, d, n_classes) for d in cfg.test_domains or list(sizes)] # a bad domain fails first
+    macs, stages, skipped = model_macs(cfg, n_classes, len(sizes) - 1), {}, works[0][1]
+    for work, _ in works:
         for (st, per), v in run_macs(work, macs).items():
             stages[st] = stages.get(st, 0.) + v*len(cfg.trials)*(1 if per == 'trial' else len(cfg.seeds))
     total = sum(stages.values()); r50 = total/resnet50_train_macs()
@@ -210,7 +210,7 @@ def run_cost(cfg, # an `ExperimentConfig`
 
 # %% ../nbs/23_cost.ipynb #c07315bc
 def _si(v:float)->str:
-    "A count with an SI prefix: '64.0 P', '512 G'."
+    "A count with an SI prefix: '64 P', '512 G', '2.19 k'."
     for p, f in (('P', 1e15), ('T', 1e12), ('G', 1e9), ('M', 1e6), ('k', 1e3)):
         if v >= f: return f'{v/f:.3g} {p}'
     return f'{v:.3g}'
@@ -233,34 +233,27 @@ def cost_markdown(cost:dict # `run_cost`'s result
     return '\n'.join(lines)
 
 # %% ../nbs/23_cost.ipynb #531554ff
-def dataset_sizes(dataset:str, # a registered name or a DomainBed-layout folder name
+def dataset_shape(dataset:str, # a registered name or a DomainBed-layout folder name
                   data_root:str|None=None # the folder holding it (StyleShapes: default the cache)
-                 )->dict|None:
-    "{domain: images}: the registry's verified counts, else counted in the dataset's folder; None where neither is."
+                 )->tuple|None:
+    """`({domain: images}, classes)`: the registry's verified counts, else counted in the dataset's folder; None where
+    neither is."""
     from ddg_nb.data import get_dataset_info, get_dataset, list_datasets
     from ddg_nb.core import cache_dir
-    if dataset in list_datasets() and (c := get_dataset_info(dataset).counts):
-        return {d: sum(v.values()) for d, v in c.items()}
+    info = get_dataset_info(dataset) if dataset in list_datasets() else None
+    if info is not None and info.counts: return {d: sum(v.values()) for d, v in info.counts.items()}, len(info.classes)
     root = data_root or (cache_dir('data') if dataset == 'StyleShapes' else None)
     try: ds = get_dataset(dataset, root)
     except (FileNotFoundError, ValueError): return None
-    return {d: ds.domain_size(d) for d in ds.domains}
+    return {d: ds.domain_size(d) for d in ds.domains}, len(ds.classes)
 
 # %% ../nbs/23_cost.ipynb #13325674
 def estimate(cfg # an `ExperimentConfig`
             )->str:
     "What `cfg` costs, as `cost_markdown`'s table, or why it cannot be priced."
-    from ddg_nb.data import get_dataset_info, list_datasets
-    sizes = dataset_sizes(cfg.dataset, cfg.data_root)
-    if sizes is None: return f'cost: not priced (no sizes for {cfg.dataset!r}: give --data_root)'
-    info = get_dataset_info(cfg.dataset) if cfg.dataset in list_datasets() else None
-    if info is not None and info.classes: K = len(info.classes)
-    else:
-        from ddg_nb.data import get_dataset
-        from ddg_nb.core import cache_dir
-        root = cfg.data_root or (cache_dir('data') if cfg.dataset == 'StyleShapes' else None)
-        K = len(get_dataset(cfg.dataset, root).classes)
-    try: c = run_cost(cfg, sizes, K)
+    shape = dataset_shape(cfg.dataset, cfg.data_root)
+    if shape is None: return f'cost: not priced (no sizes for {cfg.dataset!r}: give --data_root)'
+    try: c = run_cost(cfg, *shape)
     except ValueError as e: return f'cost: not priced ({e})'
     head = (f"cost: {_si(c['total'])}MAC, the work of {_si(c['resnet50_images'])} ResNet-50 training images at 224 px; "
             'time at published ResNet-50 throughputs (a lower bound, `ddg_nb.cost`):')
